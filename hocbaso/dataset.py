@@ -71,8 +71,13 @@ TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
 }
 
 # Tables a source must contain; `tong_hop` may be absent (results are then computed).
-REQUIRED_TABLES: tuple[str, ...] = ("lop", "giao_vien", "hoc_sinh", "ket_qua_mon",
-                                    "pham_chat_nang_luc")
+REQUIRED_TABLES: tuple[str, ...] = (
+    "lop",
+    "giao_vien",
+    "hoc_sinh",
+    "ket_qua_mon",
+    "pham_chat_nang_luc",
+)
 
 
 def empty_frame(table: str) -> pl.DataFrame:

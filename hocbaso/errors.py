@@ -6,7 +6,7 @@ failed, on what, and what to do next. Library exceptions are wrapped with
 user reads the sentence.
 
     HocBaSoError
-    ├── InputDataError          a source file cannot be read at all (encoding, format, missing sheet)
+    ├── InputDataError          a source file cannot be read at all (encoding, format, sheet)
     ├── GateError               the data gates found ERRORs; carries the gate reports
     ├── ConfigurationError      school.toml or the workspace is wrong or incomplete
     ├── StoreError              the store refused an operation (state, concurrency)
@@ -43,8 +43,14 @@ class InputDataError(HocBaSoError):
 class GateError(HocBaSoError):
     """A data gate found problems of severity ERROR; nothing was written."""
 
-    def __init__(self, message: str, *, reports: list[Any], report_path: str | None = None,
-                 hint: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        reports: list[Any],
+        report_path: str | None = None,
+        hint: str | None = None,
+    ) -> None:
         super().__init__(message, hint=hint)
         self.reports = reports
         self.report_path = report_path

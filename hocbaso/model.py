@@ -93,8 +93,9 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion("TRACH_NHIEM", "phamchattrachnhiem", "Trách nhiệm", "pham_chat"),
     Criterion("TU_CHU_TU_HOC", "nangluctuhoc", "Tự chủ và tự học", "nang_luc_chung"),
     Criterion("GIAO_TIEP_HOP_TAC", "nanglucgiaotiep", "Giao tiếp và hợp tác", "nang_luc_chung"),
-    Criterion("GQVD_SANG_TAO", "nanglucgiaiquyet", "Giải quyết vấn đề và sáng tạo",
-              "nang_luc_chung"),
+    Criterion(
+        "GQVD_SANG_TAO", "nanglucgiaiquyet", "Giải quyết vấn đề và sáng tạo", "nang_luc_chung"
+    ),
     Criterion("NGON_NGU", "nanglucngonngu", "Ngôn ngữ", "nang_luc_dac_thu"),
     Criterion("TINH_TOAN", "nangluctinhtoan", "Tính toán", "nang_luc_dac_thu"),
     Criterion("KHOA_HOC", "nangluckhoahoc", "Khoa học", "nang_luc_dac_thu"),
@@ -144,5 +145,11 @@ class TrangThai(StrEnum):
     REVOKED = "revoked"
 
 
-TABLES: tuple[str, ...] = ("lop", "giao_vien", "hoc_sinh", "ket_qua_mon", "pham_chat_nang_luc",
-                           "tong_hop")
+TABLES: tuple[str, ...] = (
+    "lop",
+    "giao_vien",
+    "hoc_sinh",
+    "ket_qua_mon",
+    "pham_chat_nang_luc",
+    "tong_hop",
+)

@@ -1,0 +1,77 @@
+"""Opening the DuckDB store: one connection per unit of work, one transaction per change."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from hocbaso.errors import StoreError
+from hocbaso.store.schema import create_schema
+
+
+class Store:
+    """The school's store: a DuckDB file in the workspace.
+
+    Nothing opens the file before a step knows it will write something valid, so
+    a refused import leaves the file byte-for-byte as it was.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        try:
+            return duckdb.connect(str(self.path))
+        except duckdb.IOException as exc:
+            raise StoreError(
+                f"Không mở được kho dữ liệu {self.path.name}: tệp đang được một lệnh hbs khác "
+                "sử dụng hoặc không đọc được.",
+                hint="Chờ lệnh kia chạy xong (xem trong giao diện Prefect) rồi chạy lại.",
+            ) from exc
+
+    def create(self) -> None:
+        """Create the store and its schema (idempotent)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.transaction() as con:
+            create_schema(con)
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection for reading; the store must exist."""
+        if not self.exists():
+            raise StoreError(
+                f"Chưa có kho dữ liệu {self.path}.",
+                hint="Chạy `hbs init --source <tệp dữ liệu>` để khởi tạo dữ liệu trước.",
+            )
+        con = self._open()
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection inside BEGIN ... COMMIT; any exception rolls everything back."""
+        con = self._open()
+        try:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+        finally:
+            con.close()
+
+    def frame(self, sql: str, params: list[object] | None = None) -> pl.DataFrame:
+        """Run a read query (``$1``-style parameters) and return a polars frame."""
+        with self.connect() as con:
+            return con.sql(sql, params=params or None).pl()
