@@ -442,10 +442,15 @@ def compute_results(data: SchoolData) -> pl.DataFrame:
         )
     )
 
-    result = pl.when(pl.col("khuyet_tat_khong_danh_gia")).then(pl.lit(None, pl.String()))
-    for rule in RESULT_RULES:
-        result = result.when(_rule_holds(rule)).then(pl.lit(rule.xep_loai.value))
-    danh_gia = result.otherwise(pl.lit(RESULT_OTHERWISE.value))
+    # The table read first to last: fold it from the end so the first rule is outermost.
+    danh_gia: pl.Expr = pl.lit(RESULT_OTHERWISE.value)
+    for rule in reversed(RESULT_RULES):
+        danh_gia = pl.when(_rule_holds(rule)).then(pl.lit(rule.xep_loai.value)).otherwise(danh_gia)
+    danh_gia = (
+        pl.when(pl.col("khuyet_tat_khong_danh_gia"))
+        .then(pl.lit(None, pl.String()))
+        .otherwise(danh_gia)
+    )
 
     completing = [x.value for x in COMPLETING_RESULTS]
     not_assessed = pl.col("danh_gia").is_null()
