@@ -1,0 +1,359 @@
+"""The printable copy (bản thể hiện) and the paper copy (bản giấy).
+
+Real Typst compiles, real PDF tools (poppler, qpdf, zbarimg) read the output.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from hocbaso.errors import RecordError
+from hocbaso.render import (
+    RecordRenderer,
+    date_line,
+    extract_record_xml,
+    parse_record,
+    record_view,
+    render_paper_copy,
+    render_record_pdf,
+)
+
+NS = "urn:hocbaso:hocba:1"
+
+SUBJECTS_GRADE_5 = [
+    ("TV", "Tiếng Việt", "T", "9", "Đọc diễn cảm, viết đúng chính tả, câu văn có hình ảnh."),
+    ("TOA", "Toán", "T", "10", "Tính nhanh, giải toán có lời văn chính xác."),
+    ("NN1", "Ngoại ngữ 1", "H", "8", "Nghe hiểu tốt, cần luyện thêm phát âm."),
+    ("LDL", "Lịch sử và Địa lí", "T", "9", "Nhớ sự kiện, đọc bản đồ thành thạo."),
+    ("KH", "Khoa học", "T", "9", "Biết làm thí nghiệm đơn giản."),
+    ("TIN", "Tin học", "T", "9", "Sử dụng máy tính thành thạo."),
+    ("CN", "Công nghệ", "T", "8", "Lắp ghép mô hình đúng quy trình."),
+    ("DD", "Đạo đức", "T", "", "Lễ phép, biết giúp đỡ bạn bè."),
+    ("GTC", "Giáo dục thể chất", "T", "", "Tích cực tập luyện."),
+    ("AN", "Âm nhạc", "H", "", "Hát đúng giai điệu."),
+    ("MT", "Mĩ thuật", "T", "", "Vẽ có sáng tạo, phối màu đẹp."),
+    ("HTN", "Hoạt động trải nghiệm", "T", "", "Tham gia đầy đủ, chủ động."),
+]
+CRITERIA_ELEMENTS = [
+    "phamchatyeunuoc",
+    "phamchatnhanai",
+    "phamchatchamchi",
+    "phamchattrungthuc",
+    "phamchattrachnhiem",
+    "nangluctuhoc",
+    "nanglucgiaotiep",
+    "nanglucgiaiquyet",
+    "nanglucngonngu",
+    "nangluctinhtoan",
+    "nangluckhoahoc",
+    "nangluccongnghe",
+    "nangluctinhoc",
+    "nanglucthammi",
+    "nanglucthechat",
+]
+
+
+def make_record_xml(**over: str) -> bytes:
+    """A hand-made record following docs/record-xml.md (until hocbaso.record lands)."""
+    f: dict[str, str] = {
+        "trangthaithongtinhocba": "1",
+        "trichluc": "0",
+        "tenhuyen": "",
+        "phienbanthongtinhocba": "1",
+        "thongtu": "27",
+        "madinhdanhhocba": str(uuid.uuid4()),
+        "namhoc": "2025-2026",
+        "masogd": "01",
+        "tensogd": "Sở Giáo dục và Đào tạo Hà Nội",
+        "matruong": "01234567",
+        "tentruong": "Trường Tiểu học Nguyễn Trãi",
+        "thongtintruong_diachi_tenxa": "Phường Hoàn Kiếm",
+        "thongtintruong_diachi_tentinh": "Thành phố Hà Nội",
+        "thongtintruong_diachi_maxa": "00070",
+        "thongtintruong_diachi_matinh": "01",
+        "macaphoc": "01",
+        "sosodangbo": "125/2021",
+        "hovaten": "Nguyễn Thị Thuỳ Dương",
+        "sodinhdanh": "001316012345",
+        "mahocsinh": "0123456789",
+        "gioitinh": "2",
+        "ngaythangnamsinh": "2015-02-07",
+        "cannang": "32.5",
+        "chieucao": "138",
+        "nghicophep": "2",
+        "nghikhongphep": "0",
+        "noisinh_diachichitiet": "Bệnh viện Phụ sản Hà Nội, phường Láng, thành phố Hà Nội",
+        "quequan_diachichitiet": "Xã Phù Đổng, thành phố Hà Nội",
+        "noiohiennay_diachichitiet": "Số 12 ngõ 34 phố Hàng Bạc, "
+        "phường Hoàn Kiếm, thành phố Hà Nội",
+        "dantoc": "Kinh",
+        "quoctich": "Việt Nam",
+        "cokhuyettatkhongdanhgia": "0",
+        "hotencha": "Nguyễn Văn Đức",
+        "hotenme": "Trần Thị Hường",
+        "tengiamhieu": "Phạm Quốc Hưng",
+        "soddcngiamhieu": "001075000111",
+        "diadanhphathanh": "Hà Nội",
+        "ngaykyphathanh": "2026-05-12",
+        "ngaytao": "2026-05-10",
+        "chucvugiamhieu": "HIỆU TRƯỞNG",
+        "tengvcn": "Lê Thị Ánh Tuyết",
+        "soddcngvcn": "001180000222",
+        "makhoi": "5",
+        "tenlop": "5A",
+        "xeploai": "HTT",
+        "duoclenlop": "1",
+        "ndunghoanthanh": "Hoàn thành chương trình tiểu học.",
+        "dahthanhctrinhlophoc": "1",
+        "dahthanhctrinhtieuhoc": "1",
+        "ndungkhenthuong": "Học sinh Tiêu biểu hoàn thành tốt trong học tập và rèn luyện",
+        "nxetgvcn": "Em chăm ngoan, học tập tiến bộ rõ rệt; tích cực tham gia phong trào của lớp.",
+        "nxetphamchat": "Yêu quê hương, kính trọng thầy cô, trung thực trong học tập.",
+        "nxetnanglucchung": "Tự giác học bài, biết hợp tác khi làm việc nhóm.",
+        "nxetnanglucdacthu": "Diễn đạt mạch lạc, tính toán nhanh, có năng khiếu thẩm mĩ.",
+    }
+    f.update({name: "T" for name in CRITERIA_ELEMENTS})
+    f["phamchattrachnhiem"] = "Đ"
+    f.update(over)
+    root = etree.Element(f"{{{NS}}}hocba", nsmap={None: NS}, phienbanxsd="1.0")
+    data = etree.SubElement(root, f"{{{NS}}}thongtinsohocbasotieuhoc", Id="hocba-du-lieu")
+    for name, value in f.items():
+        if value:
+            etree.SubElement(data, f"{{{NS}}}{name}").text = value
+    for year, cls in (
+        ("2021-2022", "1A"),
+        ("2022-2023", "2A"),
+        ("2023-2024", "3A"),
+        ("2024-2025", "4A"),
+        ("2025-2026", "5A"),
+    ):
+        q = etree.SubElement(data, f"{{{NS}}}quatrinhhoctap")
+        for name, value in (
+            ("namhoc", year),
+            ("tenlop", cls),
+            ("tentruong", f["tentruong"]),
+            ("tentinh", "Thành phố Hà Nội"),
+        ):
+            etree.SubElement(q, f"{{{NS}}}{name}").text = value
+    ds = etree.SubElement(data, f"{{{NS}}}dsbangdiem")
+    for code, name, level, score, comment in SUBJECTS_GRADE_5:
+        b = etree.SubElement(ds, f"{{{NS}}}bangdiem")
+        for tag, value in (
+            ("mamonhoc", code),
+            ("tenmonhoc", name),
+            ("mucdatduoc", level),
+            ("diemkiemtradinhky", score),
+            ("nhanxet", comment),
+        ):
+            if value:
+                etree.SubElement(b, f"{{{NS}}}{tag}").text = value
+    etree.SubElement(root, f"{{{NS}}}chuky")
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def run(*cmd: str | Path, stdin: bytes | None = None) -> str:
+    done = subprocess.run([str(c) for c in cmd], input=stdin, capture_output=True, check=True)
+    return done.stdout.decode("utf-8")
+
+
+@pytest.fixture(scope="module")
+def renderer() -> RecordRenderer:
+    return RecordRenderer()
+
+
+@pytest.fixture(scope="module")
+def sample() -> tuple[bytes, bytes]:
+    xml = make_record_xml()
+    return xml, RecordRenderer().render(xml)
+
+
+def test_attached_xml_comes_back_byte_identical(
+    sample: tuple[bytes, bytes], tmp_path: Path
+) -> None:
+    xml, pdf = sample
+    (tmp_path / "r.pdf").write_bytes(pdf)
+    assert "hocba.xml" in run("pdfdetach", "-list", tmp_path / "r.pdf")
+    run("pdfdetach", "-save", "1", "-o", tmp_path / "out.xml", tmp_path / "r.pdf")
+    assert (tmp_path / "out.xml").read_bytes() == xml
+    assert extract_record_xml(pdf) == xml
+
+
+def test_text_has_name_and_headings_with_diacritics(sample: tuple[bytes, bytes]) -> None:
+    xml, pdf = sample
+    text = " ".join(run("pdftotext", "-layout", "-", "-", stdin=pdf).split())
+    rec = parse_record(xml)
+    for expected in (
+        rec["hovaten"],
+        rec["hovaten"].upper(),
+        rec["tentruong"],
+        rec["hotenme"],
+        rec["tengvcn"],
+        "HỌC BẠ",
+        "QUÁ TRÌNH HỌC TẬP",
+        "1. Các môn học và hoạt động giáo dục",
+        "2. Những phẩm chất chủ yếu",
+        "3. Những năng lực cốt lõi",
+        "3.1. Những năng lực chung",
+        "3.2. Những năng lực đặc thù",
+        "4. Đánh giá kết quả giáo dục: Hoàn thành tốt",
+        "5. Khen thưởng",
+        "6. Hoàn thành chương trình lớp học/chương trình tiểu học",
+        "Hoàn thành chương trình tiểu học.",
+        "Lịch sử và Địa lí",
+        "Giải quyết vấn đề và sáng tạo",
+        "Hà Nội, ngày 12 tháng 5 năm 2026",
+        "GIÁO VIÊN CHỦ NHIỆM",
+        "HIỆU TRƯỞNG",
+        "Ngày, tháng, năm sinh: 07/02/2015",
+    ):
+        assert expected in text, expected
+
+
+def test_every_page_has_record_id_and_page_number(sample: tuple[bytes, bytes]) -> None:
+    xml, pdf = sample
+    rec_id = parse_record(xml)["madinhdanhhocba"]
+    pages = run("pdftotext", "-", "-", stdin=pdf).split("\f")[:-1]
+    assert len(pages) == 4
+    for n, page in enumerate(pages, start=1):
+        assert rec_id in page
+        assert f"Trang {n}/4" in page
+
+
+def test_pdfa3_metadata_and_qpdf_clean(sample: tuple[bytes, bytes], tmp_path: Path) -> None:
+    _, pdf = sample
+    (tmp_path / "r.pdf").write_bytes(pdf)
+    meta = run("pdfinfo", "-meta", tmp_path / "r.pdf")
+    assert "<pdfaid:part>3</pdfaid:part>" in meta
+    assert "<pdfaid:conformance>B</pdfaid:conformance>" in meta
+    assert "No syntax or stream encoding errors" in run("qpdf", "--check", tmp_path / "r.pdf")
+
+
+def test_same_xml_same_pdf_bytes(renderer: RecordRenderer, sample: tuple[bytes, bytes]) -> None:
+    xml, pdf = sample
+    assert renderer.render(xml) == pdf
+
+
+def test_render_many_and_module_function_keep_order(renderer: RecordRenderer) -> None:
+    xmls = [make_record_xml(hovaten=name) for name in ("Đỗ Minh Khôi", "Vũ Thị Ngọc Ánh")]
+    pdfs = renderer.render_many(xmls)
+    assert [extract_record_xml(p) for p in pdfs] == xmls
+    assert extract_record_xml(render_record_pdf(xmls[1])) == xmls[1]
+
+
+def test_view_maps_codes_to_printed_words() -> None:
+    rec = parse_record(
+        make_record_xml(
+            gioitinh="1",
+            xeploai="HTXS",
+            ngaythangnamsinh="",
+            thangnamsinh="2015-09",
+            chucvugiamhieu="KT. HIỆU TRƯỞNG / PHÓ HIỆU TRƯỞNG",
+            nanglucthammi="C",
+            trangthaithongtinhocba="2",
+            cannang="30.0",
+        )
+    )
+    view = record_view(rec)
+    assert view["gioitinh"] == "Nam"
+    assert view["xeploai"] == "Hoàn thành xuất sắc"
+    assert view["ngaysinh"] == "09/2015"
+    assert view["chucvu_lines"] == ["KT. HIỆU TRƯỞNG", "PHÓ HIỆU TRƯỞNG"]
+    assert {"ten": "Thẩm mĩ", "muc": "Cần cố gắng"} in view["nanglucdacthu"]
+    assert {"ten": "Trách nhiệm", "muc": "Đạt"} in view["phamchat"]
+    assert view["monhoc"][2] == {
+        "ten": "Ngoại ngữ 1",
+        "muc": "Hoàn thành",
+        "diem": "8",
+        "nhanxet": "Nghe hiểu tốt, cần luyện thêm phát âm.",
+    }
+    assert view["thu_hoi"] is True
+    assert view["cannang"] == "30 kg"
+    assert len(view["quatrinhhoctap"]) == 5
+
+
+def test_unassessed_group_prints_blank_rows_and_flags_drive_section_6() -> None:
+    over = {name: "" for name in CRITERIA_ELEMENTS}
+    rec = parse_record(
+        make_record_xml(
+            cokhuyettatkhongdanhgia="1",
+            xeploai="",
+            ndunghoanthanh="",
+            dahthanhctrinhtieuhoc="0",
+            dahthanhctrinhlophoc="0",
+            duoclenlop="1",
+            **over,
+        )
+    )
+    view = record_view(rec)
+    assert [r["muc"] for r in view["nanglucdacthu"]] == [""] * 7
+    assert view["hoanthanh"] == ["Chưa hoàn thành chương trình lớp học.", "Được lên lớp."]
+    assert view["khuyet_tat"] is True
+
+
+@pytest.mark.parametrize(
+    ("place", "iso", "line"),
+    [
+        ("Hà Nội", "2026-05-12", "Hà Nội, ngày 12 tháng 5 năm 2026"),
+        ("Huế", "2026-02-03", "Huế, ngày 03 tháng 02 năm 2026"),
+        ("Cà Mau", "2025-12-31", "Cà Mau, ngày 31 tháng 12 năm 2025"),
+        ("Sơn La", "", "Sơn La, ngày .... tháng .... năm ......"),
+    ],
+    ids=["may", "february-leading-zeros", "december", "no-date"],
+)
+def test_date_line(place: str, iso: str, line: str) -> None:
+    assert date_line(place, iso) == line
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [b"not xml at all", b"<hocba xmlns='urn:other'/>", "<a>Ư</a>".encode("utf-16")],
+    ids=["not-xml", "wrong-namespace", "utf16"],
+)
+def test_bad_input_raises_record_error(renderer: RecordRenderer, bad: bytes) -> None:
+    with pytest.raises(RecordError) as err:
+        renderer.render(bad)
+    assert err.value.hint
+
+
+def test_pdf_without_attachment_is_refused(renderer: RecordRenderer) -> None:
+    paper = renderer.render_paper(
+        [(make_record_xml(), "ABCD1234", "https://x.vn/tra-cuu/ABCD1234")]
+    )
+    with pytest.raises(RecordError, match=r"hocba\.xml"):
+        extract_record_xml(paper)
+
+
+def test_paper_copy_requires_records_and_codes(renderer: RecordRenderer) -> None:
+    with pytest.raises(RecordError, match="Không có học bạ"):
+        renderer.render_paper([])
+    with pytest.raises(RecordError, match="mã tra cứu"):
+        renderer.render_paper([(make_record_xml(), "", "https://x.vn/tra-cuu/")])
+
+
+def test_paper_copy_qr_on_every_page_decodes_to_lookup_url(
+    sample: tuple[bytes, bytes], tmp_path: Path
+) -> None:
+    _, pdf_a = sample
+    xml_b = make_record_xml(hovaten="Hoàng Văn Lượng", tenlop="5B")
+    base = "http://127.0.0.1:18765/tra-cuu/"
+    items = [(pdf_a, "HB7Q-2K9M", base + "HB7Q-2K9M"), (xml_b, "HB3X-8TRW", base + "HB3X-8TRW")]
+    paper = render_paper_copy(items)
+    (tmp_path / "paper.pdf").write_bytes(paper)
+    pages = run("pdftotext", tmp_path / "paper.pdf", "-").split("\f")[:-1]
+    assert len(pages) == 8
+    run("pdftoppm", "-r", "100", "-gray", "-png", tmp_path / "paper.pdf", tmp_path / "p")
+    pngs = sorted(tmp_path.glob("p-*.png"))
+    assert len(pngs) == 8
+    for n, png in enumerate(pngs):
+        code = items[n // 4][1]
+        decoded = run("zbarimg", "--quiet", "--raw", png).strip()
+        assert decoded == base + code
+        assert f"Mã tra cứu: {code}" in pages[n]
+        assert f"Trang {n % 4 + 1}/4" in pages[n]
+    assert "HOÀNG VĂN LƯỢNG" in pages[4]
+    assert "Hoàng Văn Lượng" in pages[6]
