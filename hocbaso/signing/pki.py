@@ -1,0 +1,532 @@
+"""The throw-away demo PKI: a root, an issuing CA, people, the seal, a TSA and an OCSP responder.
+
+Why it exists: the demo and the tests must sign for real (RFC 3161 timestamps, OCSP,
+CRLs) without a real certificate authority. Keys are generated with ``cryptography``
+once; certomancer turns a configuration file into the certificates, the CRLs and the
+responses, so nothing here writes ASN.1 by hand. The folder is the whole PKI:
+
+    <dir>/certomancer.yml      certomancer's configuration (the single source of truth)
+    <dir>/keys/<label>.key.pem private keys, encrypted with the demo password
+    <dir>/certs/<label>.pem    every certificate, PEM
+    <dir>/p12/<label>.p12      one PKCS#12 per person and for the seal (key + chain)
+    <dir>/pki.json             manifest: identity -> files, service URLs
+    <dir>/mat-khau-demo.json   the demo password (a throw-away PKI, never a real secret)
+
+Creation is idempotent: an existing folder is reused, and people missing from it are
+added with fresh keys without touching the certificates already issued. The service
+URLs (AIA, CRL distribution points, TSA) point at ``http://<host>:<port>`` and are
+baked into the certificates, so the port of an existing PKI cannot change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from asn1crypto import pem
+from certomancer.registry import ArchLabel, CertLabel, CertomancerConfig, PKIArchitecture
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from hocbaso.errors import ConfigurationError, SigningError
+
+ARCH = "hocbaso-demo"
+MANIFEST = "pki.json"
+PASSWORD_FILE = "mat-khau-demo.json"
+CONFIG_FILE = "certomancer.yml"
+SEAL_KEY = "con-dau"  # the identity key of the organisation's seal in the manifest
+
+# Labels of the infrastructure entities/certificates/services in certomancer's config.
+_ROOT, _CA, _TSA, _OCSP = "root", "ca", "tsa", "ocsp"
+_LABEL_SAFE = re.compile(r"[^a-z0-9-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class DemoIdentity:
+    """A person who signs (homeroom teacher, principal) as the demo PKI knows them.
+
+    ``key`` is the stable identifier the project uses (ma_giao_vien); ``personal_id``
+    is the 12-digit citizen ID that Vietnamese certificates carry as ``UID=CCCD:...``.
+    """
+
+    key: str
+    name: str
+    personal_id: str | None = None
+    title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DemoCredential:
+    """Where one identity's key and certificate live in the demo PKI."""
+
+    key: str
+    label: str  # certomancer certificate label
+    name: str
+    pkcs12: Path
+    certificate: Path
+    password: str
+
+
+@dataclass(frozen=True)
+class DemoPki:
+    """An existing demo PKI folder, read from its manifest."""
+
+    directory: Path
+    host: str
+    port: int
+    organisation: str
+    identities: dict[str, DemoCredential] = field(repr=False)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def root_certificate(self) -> Path:
+        """The trust anchor: give it to verifiers (TrustSettings) and to xmlsec1."""
+        return self.directory / "certs" / f"{_ROOT}.pem"
+
+    @property
+    def ca_certificate(self) -> Path:
+        return self.directory / "certs" / f"{_CA}.pem"
+
+    @property
+    def tsa_url(self) -> str:
+        return f"{self.base_url}/{ARCH}/tsa/{_TSA}"
+
+    @property
+    def ocsp_url(self) -> str:
+        return f"{self.base_url}/{ARCH}/ocsp/{_CA}"
+
+    @property
+    def crl_url(self) -> str:
+        return f"{self.base_url}/{ARCH}/crls/{_CA}/latest.crl"
+
+    @property
+    def config_path(self) -> Path:
+        return self.directory / CONFIG_FILE
+
+    @property
+    def seal(self) -> DemoCredential:
+        return self.identities[SEAL_KEY]
+
+    def credential(self, key: str) -> DemoCredential:
+        """The files of one identity; a Vietnamese error if the PKI has no such person."""
+        try:
+            return self.identities[key]
+        except KeyError as exc:
+            raise SigningError(
+                f"PKI thử nghiệm tại {self.directory} không có chứng thư cho '{key}'.",
+                hint="Chạy lại bước cấu hình (hbs configure) để cấp chứng thư cho người ký mới.",
+            ) from exc
+
+    def load_architecture(self) -> PKIArchitecture:
+        """certomancer's view of the PKI (certificates, CRLs, responders) from the config."""
+        return load_architecture(self.directory)
+
+
+def _label_for(key: str) -> str:
+    ascii_key = unicodedata.normalize("NFKD", key).encode("ascii", "ignore").decode().lower()
+    slug = _LABEL_SAFE.sub("-", ascii_key).strip("-") or "x"
+    return f"nguoi-{slug}"
+
+
+def _when(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+def _write_key(path: Path, password: str) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(password.encode()),
+        )
+    )
+
+
+def _ca_extensions(*, path_len: int | None, crl_repo: str | None) -> list[dict[str, Any]]:
+    constraints: dict[str, Any] = {"ca": True}
+    if path_len is not None:
+        constraints["path-len-constraint"] = path_len
+    exts: list[dict[str, Any]] = [
+        {"id": "basic_constraints", "critical": True, "value": constraints},
+        {
+            "id": "key_usage",
+            "critical": True,
+            "smart-value": {"schema": "key-usage", "params": ["key_cert_sign", "crl_sign"]},
+        },
+    ]
+    if crl_repo is not None:
+        exts.append(_crl_ext(crl_repo))
+    return exts
+
+
+def _crl_ext(repo: str) -> dict[str, Any]:
+    return {
+        "id": "crl_distribution_points",
+        "smart-value": {"schema": "crl-dist-url", "params": {"crl-repo-names": [repo]}},
+    }
+
+
+def _signer_extensions() -> list[dict[str, Any]]:
+    """A document-signing certificate: non-repudiation, OCSP and CRL pointers, CA issuer link."""
+    return [
+        {
+            "id": "key_usage",
+            "critical": True,
+            "smart-value": {
+                "schema": "key-usage",
+                "params": ["digital_signature", "non_repudiation"],
+            },
+        },
+        _crl_ext(_CA),
+        {
+            "id": "authority_information_access",
+            "smart-value": {
+                "schema": "aia-urls",
+                "params": {
+                    "ocsp-responder-names": [_CA],
+                    "ca-issuer-links": [{"repo": _CA}],
+                },
+            },
+        },
+    ]
+
+
+def _base_config(organisation: str, host: str, port: int, now: dt.datetime) -> dict[str, Any]:
+    start = now - dt.timedelta(days=1)
+    ca_validity = {"valid-from": _when(start), "valid-to": _when(start + dt.timedelta(days=3650))}
+    svc_validity = {"valid-from": _when(start), "valid-to": _when(start + dt.timedelta(days=1825))}
+    return {
+        "external-url-prefix": f"http://{host}:{port}",
+        "keysets": {ARCH: {"path-prefix": "keys", "keys": {}}},
+        "pki-architectures": {
+            ARCH: {
+                "keyset": ARCH,
+                "entity-defaults": {"country-name": "VN"},
+                "entities": {
+                    _ROOT: {"common-name": "Hoc ba so - CA goc thu nghiem"},
+                    _CA: {"common-name": "Hoc ba so - CA cap chung thu thu nghiem"},
+                    _TSA: {"common-name": "Hoc ba so - Dich vu cap dau thoi gian thu nghiem"},
+                    _OCSP: {"common-name": "Hoc ba so - OCSP thu nghiem"},
+                },
+                "certs": {
+                    _ROOT: {
+                        "subject": _ROOT,
+                        "issuer": _ROOT,
+                        "serial": 1,
+                        "validity": ca_validity,
+                        "extensions": _ca_extensions(path_len=None, crl_repo=None),
+                    },
+                    _CA: {
+                        "subject": _CA,
+                        "issuer": _ROOT,
+                        "serial": 2,
+                        "validity": ca_validity,
+                        "extensions": _ca_extensions(path_len=0, crl_repo=_ROOT),
+                    },
+                    _TSA: {
+                        "subject": _TSA,
+                        "issuer": _CA,
+                        "serial": 3,
+                        "validity": svc_validity,
+                        "extensions": [
+                            {
+                                "id": "key_usage",
+                                "critical": True,
+                                "smart-value": {
+                                    "schema": "key-usage",
+                                    "params": ["digital_signature"],
+                                },
+                            },
+                            {
+                                "id": "extended_key_usage",
+                                "critical": True,
+                                "value": ["time_stamping"],
+                            },
+                            _crl_ext(_CA),
+                        ],
+                    },
+                    _OCSP: {
+                        "subject": _OCSP,
+                        "issuer": _CA,
+                        "serial": 4,
+                        "validity": svc_validity,
+                        "extensions": [
+                            {
+                                "id": "key_usage",
+                                "critical": True,
+                                "smart-value": {
+                                    "schema": "key-usage",
+                                    "params": ["digital_signature"],
+                                },
+                            },
+                            {
+                                "id": "extended_key_usage",
+                                "critical": True,
+                                "value": ["ocsp_signing"],
+                            },
+                            {"id": "ocsp_no_check"},
+                        ],
+                    },
+                },
+                "services": {
+                    "ocsp": {
+                        _CA: {"for-issuer": _CA, "responder-cert": _OCSP, "signing-key": _OCSP}
+                    },
+                    "crl-repo": {
+                        _ROOT: {
+                            "for-issuer": _ROOT,
+                            "signing-key": _ROOT,
+                            "simulated-update-schedule": "P1D",
+                        },
+                        _CA: {
+                            "for-issuer": _CA,
+                            "signing-key": _CA,
+                            "simulated-update-schedule": "P1D",
+                        },
+                    },
+                    "cert-repo": {
+                        _ROOT: {"for-issuer": _ROOT, "publish-issued-certs": True},
+                        _CA: {"for-issuer": _CA, "publish-issued-certs": True},
+                    },
+                    "time-stamping": {_TSA: {"signing-key": _TSA, "signing-cert": _TSA}},
+                },
+            }
+        },
+    }
+
+
+def _arch_config(config: dict[str, Any]) -> dict[str, Any]:
+    arch: dict[str, Any] = config["pki-architectures"][ARCH]
+    return arch
+
+
+def _add_subject(
+    config: dict[str, Any],
+    label: str,
+    entity: dict[str, str],
+    validity: dict[str, str],
+) -> None:
+    arch = _arch_config(config)
+    arch["entities"][label] = entity
+    serial = secrets.randbits(62) | (1 << 61)  # unique, positive, stable once written
+    arch["certs"][label] = {
+        "subject": label,
+        "issuer": _CA,
+        "serial": serial,
+        "validity": validity,
+        "extensions": _signer_extensions(),
+    }
+
+
+def load_architecture(directory: Path) -> PKIArchitecture:
+    """Build certomancer's architecture from ``certomancer.yml`` (keys are read here, once)."""
+    try:
+        cfg = CertomancerConfig.from_file(
+            str(directory / CONFIG_FILE), key_search_dir=str(directory)
+        )
+        return cfg.get_pki_arch(ArchLabel(ARCH))
+    except (OSError, ValueError, KeyError) as exc:
+        raise SigningError(
+            f"Không đọc được cấu hình PKI thử nghiệm tại {directory}.",
+            hint="Xoá thư mục PKI thử nghiệm rồi chạy lại bước cấu hình để tạo lại.",
+        ) from exc
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def _export(directory: Path, arch: PKIArchitecture, labels: list[str], password: str) -> None:
+    """Write certificates (PEM) for every label and PKCS#12 files for signers."""
+    certs_dir = directory / "certs"
+    p12_dir = directory / "p12"
+    certs_dir.mkdir(exist_ok=True)
+    p12_dir.mkdir(exist_ok=True)
+    for label in (_ROOT, _CA, _TSA, _OCSP, *labels):
+        cert = arch.get_cert(CertLabel(label))
+        (certs_dir / f"{label}.pem").write_bytes(pem.armor("CERTIFICATE", cert.dump()))
+    for label in labels:
+        p12_path = p12_dir / f"{label}.p12"
+        if not p12_path.exists():
+            p12_path.write_bytes(arch.package_pkcs12(CertLabel(label), password=password.encode()))
+
+
+def load_demo_pki(directory: Path) -> DemoPki:
+    """Read an existing demo PKI from its manifest."""
+    directory = Path(directory).resolve()
+    manifest_path = directory / MANIFEST
+    if not manifest_path.is_file():
+        raise ConfigurationError(
+            f"Chưa có PKI thử nghiệm tại {directory} (thiếu {MANIFEST}).",
+            hint="Chạy bước cấu hình (hbs configure) ở chế độ demo để tạo PKI thử nghiệm.",
+        )
+    manifest = _read_json(manifest_path)
+    password = _read_json(directory / PASSWORD_FILE)["mat_khau"]
+    identities = {
+        key: DemoCredential(
+            key=key,
+            label=entry["label"],
+            name=entry["name"],
+            pkcs12=directory / entry["pkcs12"],
+            certificate=directory / entry["certificate"],
+            password=password,
+        )
+        for key, entry in manifest["identities"].items()
+    }
+    return DemoPki(
+        directory=directory,
+        host=manifest["host"],
+        port=int(manifest["port"]),
+        organisation=manifest["organisation"],
+        identities=identities,
+    )
+
+
+def create_demo_pki(
+    directory: Path,
+    people: list[DemoIdentity],
+    organisation: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int,
+    now: dt.datetime | None = None,
+) -> DemoPki:
+    """Create (or reuse and extend) the demo PKI in ``directory``.
+
+    Each person gets an RSA-2048 key and a certificate ``CN=<name>, UID=CCCD:<id>``
+    issued by the demo CA; the organisation gets the seal certificate (key ``con-dau``
+    in the manifest). Everything is valid from one day before ``now`` so that clocks
+    a little apart still agree.
+    """
+    directory = Path(directory).resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "keys").mkdir(exist_ok=True)
+    now = now or dt.datetime.now(dt.UTC)
+    config_path = directory / CONFIG_FILE
+    manifest_path = directory / MANIFEST
+    password_path = directory / PASSWORD_FILE
+
+    if manifest_path.is_file():
+        manifest = _read_json(manifest_path)
+        if manifest["host"] != host or int(manifest["port"]) != port:
+            raise ConfigurationError(
+                f"PKI thử nghiệm tại {directory} đã tạo cho {manifest['host']}:{manifest['port']}, "
+                f"khác với {host}:{port} đang yêu cầu.",
+                hint="Dùng lại cổng cũ trong cấu hình, hoặc xoá thư mục PKI thử nghiệm để tạo lại.",
+            )
+        config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+        password = _read_json(password_path)["mat_khau"]
+    else:
+        manifest = {
+            "organisation": organisation,
+            "host": host,
+            "port": port,
+            "arch": ARCH,
+            "note": "PKI thử nghiệm, chỉ dùng cho demo và kiểm thử; không có giá trị pháp lý.",
+            "identities": {},
+        }
+        config = _base_config(organisation, host, port, now)
+        password = secrets.token_urlsafe(12)
+        _write_json(
+            password_path, {"mat_khau": password, "ghi_chu": "Chỉ dùng cho PKI thử nghiệm."}
+        )
+        for label in (_ROOT, _CA, _TSA, _OCSP):
+            _write_key(directory / "keys" / f"{label}.key.pem", password)
+            config["keysets"][ARCH]["keys"][label] = {"path": f"{label}.key.pem"}
+    config["keysets"][ARCH]["default-password"] = password
+
+    leaf_validity = {
+        "valid-from": _when(now - dt.timedelta(days=1)),
+        "valid-to": _when(now + dt.timedelta(days=3 * 365)),
+    }
+    wanted: list[tuple[str, str, dict[str, str]]] = [
+        (
+            SEAL_KEY,
+            organisation,
+            {"common-name": organisation, "organization-name": organisation},
+        )
+    ]
+    for person in people:
+        if person.personal_id is not None and not re.fullmatch(r"\d{12}", person.personal_id):
+            raise ConfigurationError(
+                f"Số định danh cá nhân của người ký '{person.key}' phải gồm đúng 12 chữ số.",
+                hint="Sửa cột so_dinh_danh của giáo viên này trong tệp nguồn rồi chạy lại.",
+            )
+        entity = {"common-name": person.name, "organization-name": organisation}
+        if person.personal_id:
+            entity["user-id"] = f"CCCD:{person.personal_id}"
+        if person.title:
+            entity["title"] = person.title
+        wanted.append((person.key, person.name, entity))
+
+    identities: dict[str, Any] = manifest["identities"]
+    added = []
+    for key, name, entity in wanted:
+        if key in identities:
+            continue
+        label = SEAL_KEY if key == SEAL_KEY else _label_for(key)
+        taken = {entry["label"] for entry in identities.values()}
+        base, n = label, 2
+        while label in taken:
+            label, n = f"{base}-{n}", n + 1
+        _write_key(directory / "keys" / f"{label}.key.pem", password)
+        config["keysets"][ARCH]["keys"][label] = {"path": f"{label}.key.pem"}
+        _add_subject(config, label, entity, leaf_validity)
+        identities[key] = {
+            "label": label,
+            "name": name,
+            "pkcs12": f"p12/{label}.p12",
+            "certificate": f"certs/{label}.pem",
+        }
+        added.append(label)
+
+    if added or not (directory / "certs").is_dir():
+        config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+        arch = load_architecture(directory)
+        _export(directory, arch, [entry["label"] for entry in identities.values()], password)
+        _write_json(manifest_path, manifest)
+    return load_demo_pki(directory)
+
+
+def revoke_identity(
+    pki: DemoPki,
+    key: str,
+    *,
+    since: dt.datetime | None = None,
+    reason: str = "key_compromise",
+) -> None:
+    """Mark one identity's certificate revoked in the demo PKI.
+
+    OCSP answers "revoked" from the next request (running services notice the changed
+    configuration). The CRL is published once a day (certomancer's simulated schedule),
+    so a revocation dated ``since`` shows in the CRL whose period starts after it; pass
+    an earlier ``since`` (e.g. the certificate's start) to see it in the current CRL.
+    """
+    credential = pki.credential(key)
+    config = yaml.safe_load(pki.config_path.read_text(encoding="utf-8"))
+    when = since or dt.datetime.now(dt.UTC)
+    spec = _arch_config(config)["certs"][credential.label]
+    spec["revocation"] = {"revoked-since": _when(when), "reason": reason}
+    pki.config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+
+
+def certificate_of(credential: DemoCredential) -> x509.Certificate:
+    """The certificate of one identity, as ``cryptography`` reads it."""
+    return x509.load_pem_x509_certificate(credential.certificate.read_bytes())
