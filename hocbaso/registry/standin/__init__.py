@@ -1,0 +1,35 @@
+"""The stand-in CSDL Học bạ số: a real HTTP server that follows shared/spec/registry-api.md.
+
+Used by the tests (in a background thread on 127.0.0.1) and by the demo
+(``hbs registry serve``). It persists what it receives in SQLite, checks every
+record (its own checks plus a pluggable ``Verifier``) and injects faults on
+request. Importing it pulls in FastAPI and uvicorn; ``hocbaso.registry`` (the
+client) does not.
+"""
+
+from hocbaso.registry.standin.app import SchoolClient
+from hocbaso.registry.standin.checks import RecordFacts, Verifier, basic_checks, embedded_files
+from hocbaso.registry.standin.faults import Faults
+from hocbaso.registry.standin.server import (
+    RunningServer,
+    StandinServer,
+    main,
+    serve_forever,
+    serve_standin,
+)
+from hocbaso.registry.standin.storage import Storage
+
+__all__ = [
+    "Faults",
+    "RecordFacts",
+    "RunningServer",
+    "SchoolClient",
+    "StandinServer",
+    "Storage",
+    "Verifier",
+    "basic_checks",
+    "embedded_files",
+    "main",
+    "serve_forever",
+    "serve_standin",
+]

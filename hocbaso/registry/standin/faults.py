@@ -1,0 +1,91 @@
+"""Faults the stand-in injects on request, so the client's resilience is tested for real.
+
+Rates are drawn from one seeded random generator, so a sequential run is
+reproducible; the ``*_next`` counters fault exactly the next N requests, which
+is what tests use when they must know which request fails.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Rate = Annotated[float, Field(ge=0.0, le=1.0)]
+Count = Annotated[int, Field(ge=0)]
+
+
+class Faults(BaseModel):
+    """The fault configuration (also the JSON body of ``POST /_admin/faults``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rate_5xx: Rate = 0.0  # share of API requests answered 503
+    timeout_rate: Rate = 0.0  # share of API requests left hanging (until hang_s or disconnect)
+    drop_after_body_rate: Rate = 0.0  # share of PUTs stored, then the connection dropped
+    burst_429: Count = 0  # the next N API requests answer 429 with Retry-After
+    burst_5xx: Count = 0  # the next N API requests answer 503
+    timeout_next: Count = 0  # the next N API requests hang
+    drop_next: Count = 0  # the next N accepted PUTs are stored, then dropped
+    slow_ms: Count = 0  # every API request waits this long first
+    retry_after_s: Count = 1  # the Retry-After of a 429
+    hang_s: Annotated[float, Field(gt=0)] = 30.0
+    seed: int | None = 0
+
+
+Decision = Literal["ok", "429", "5xx", "timeout"]
+
+
+@dataclass
+class FaultInjector:
+    """Draws the fate of each request from the current ``Faults``; thread-safe."""
+
+    faults: Faults
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._random = random.Random(self.faults.seed)
+
+    def configure(self, faults: Faults) -> None:
+        """Replace the configuration and reseed."""
+        with self._lock:
+            self.faults = faults
+            self._random = random.Random(faults.seed)
+
+    def snapshot(self) -> Faults:
+        """The current configuration, counters included."""
+        with self._lock:
+            return self.faults.model_copy()
+
+    def _take(self, field: str) -> bool:
+        left = getattr(self.faults, field)
+        if left > 0:
+            self.faults = self.faults.model_copy(update={field: left - 1})
+            return True
+        return False
+
+    def before_request(self) -> Decision:
+        """What happens to an API request before it is handled."""
+        with self._lock:
+            if self._take("burst_429"):
+                return "429"
+            if self._take("burst_5xx"):
+                return "5xx"
+            if self._take("timeout_next"):
+                return "timeout"
+            draw = self._random.random()
+            if draw < self.faults.rate_5xx:
+                return "5xx"
+            if draw < self.faults.rate_5xx + self.faults.timeout_rate:
+                return "timeout"
+            return "ok"
+
+    def drop_after_store(self) -> bool:
+        """Whether to drop the connection of a PUT whose record was just stored."""
+        with self._lock:
+            if self._take("drop_next"):
+                return True
+            return self._random.random() < self.faults.drop_after_body_rate
