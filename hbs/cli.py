@@ -1,0 +1,157 @@
+"""Command-line entry point: `hbs <verb> [--workspace DIR] ...`.
+
+Each verb runs one Prefect flow (the step of the school's plan of the same
+name). Project errors become a Vietnamese message and a non-zero exit here, at
+one boundary; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from hocbaso.errors import GateError, HocBaSoError
+
+EXIT_USER_ERROR = 2
+
+VERBS_HELP = {
+    "demo": "chạy toàn bộ quy trình trên trường mẫu (tạo thư mục làm việc nếu chưa có)",
+    "init": "khởi tạo dữ liệu: đọc, kiểm tra và nạp tệp dữ liệu của trường",
+    "configure": "cấu hình: kiểm tra school.toml, người ký, chứng thư số",
+    "lock": "chốt dữ liệu: tạo học bạ (XML + PDF) và khóa lại",
+    "unlock": "mở khóa học bạ của một lớp (chỉ Hiệu trưởng, trước khi đóng dấu)",
+    "sign": "ký học bạ: GVCN (--role gvcn) rồi Hiệu trưởng (--role ht)",
+    "stamp": "đóng dấu của trường và gắn dấu thời gian",
+    "submit": "nộp học bạ lên CSDL Học bạ số, nhận mã tra cứu",
+    "revoke": "thu hồi một học bạ đã cấp và tạo phiên bản mới để sửa",
+    "print": "in bản giấy của một lớp (mã tra cứu và mã QR trên mỗi trang)",
+    "report": "báo cáo thống kê và tiến độ",
+    "verify": "kiểm tra chữ ký và tính toàn vẹn của tệp học bạ",
+    "audit": "kiểm tra chuỗi nhật ký kiểm toán (`hbs audit verify`)",
+    "registry": "chạy máy chủ CSDL Học bạ số giả lập (`hbs registry serve`)",
+    "server": "máy chủ Prefect cục bộ của thư mục làm việc (`hbs server stop`)",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hbs", description="Học bạ số: từng bước của kế hoạch triển khai, mỗi bước là một "
+        "luồng Prefect.",
+    )
+    sub = parser.add_subparsers(dest="verb", required=True, metavar="LỆNH")
+
+    def verb(name: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=VERBS_HELP[name], description=VERBS_HELP[name])
+        p.add_argument("--workspace", type=Path, default=Path("workspace"),
+                       help="thư mục làm việc của trường (mặc định: ./workspace)")
+        return p
+
+    verb("demo").add_argument("--source", type=Path, default=None,
+                              help="tệp dữ liệu thay cho trường mẫu")
+    p = verb("init")
+    p.add_argument("--source", type=Path, required=False, help="tệp .xlsx hoặc thư mục .csv")
+    p.add_argument("--csdl-nganh", type=Path, default=None,
+                   help="tệp xuất từ CSDL ngành để đối chiếu học sinh")
+    verb("configure")
+    for name in ("lock", "stamp", "submit"):
+        verb(name).add_argument("--class", dest="ma_lop", default=None, help="chỉ một lớp, ví dụ 3A")
+    p = verb("unlock")
+    p.add_argument("--class", dest="ma_lop", required=True)
+    p.add_argument("--reason", required=True, help="lý do mở khóa (ghi vào nhật ký)")
+    p = verb("sign")
+    p.add_argument("--role", choices=["gvcn", "ht"], required=True)
+    p.add_argument("--class", dest="ma_lop", default=None)
+    p = verb("revoke")
+    p.add_argument("--record", dest="ma_hoc_ba", required=True, help="mã học bạ cần thu hồi")
+    p.add_argument("--reason", required=True)
+    p = verb("print")
+    p.add_argument("--class", dest="ma_lop", required=True)
+    p.add_argument("--out", type=Path, required=True)
+    verb("report")
+    p = verb("verify")
+    p.add_argument("files", nargs="+", type=Path)
+    p = verb("audit")
+    p.add_argument("action", choices=["verify"])
+    p = verb("registry")
+    p.add_argument("action", choices=["serve"])
+    p.add_argument("--port", type=int, default=None)
+    p = verb("server")
+    p.add_argument("action", choices=["start", "stop"])
+    return parser
+
+
+def _quiet_known_errors() -> None:
+    """Drop tracebacks of project errors from the console: the message says it all."""
+    import logging
+
+    class _Filter(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            if record.exc_info and isinstance(record.exc_info[1], HocBaSoError):
+                record.exc_info = None
+                record.exc_text = None
+            return True
+
+    for name in ("prefect", "prefect.flow_runs", "prefect.task_runs", ""):
+        for handler in logging.getLogger(name).handlers:
+            handler.addFilter(_Filter())
+
+
+def _run_flow(flow: Callable[..., Any], **params: Any) -> Any:
+    """Run a flow in this process; re-raise its project error for the boundary below."""
+    state = flow(return_state=True, **params)
+    result = state.result(raise_on_failure=False)
+    if state.is_failed() or isinstance(result, BaseException):
+        if isinstance(result, BaseException):
+            raise result
+        raise HocBaSoError(state.message or "Bước này không hoàn thành.")
+    return result
+
+
+def _print_gate_error(err: GateError) -> None:
+    print(err.user_message(), file=sys.stderr)
+    for line in getattr(err, "first_lines", [])[:20]:
+        print(f"  {line}", file=sys.stderr)
+    if err.report_path:
+        print(f"Báo cáo đầy đủ: {err.report_path}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    workspace: Path = args.workspace.resolve()
+    try:
+        return _dispatch(args, workspace)
+    except GateError as err:
+        _print_gate_error(err)
+        return EXIT_USER_ERROR
+    except HocBaSoError as err:
+        print(f"LỖI: {err.user_message()}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("Đã dừng theo yêu cầu. Chạy lại lệnh để tiếp tục từ chỗ đã dừng.", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, workspace: Path) -> int:
+    from hbs import commands
+
+    verb: str = args.verb
+    if verb == "server":
+        return commands.server(workspace, args.action)
+    if verb == "registry":
+        return commands.registry_serve(workspace, args.port)
+    if verb == "verify":
+        return commands.verify(workspace, args.files)
+    if verb == "audit":
+        return commands.audit_verify(workspace)
+    api = commands.prefect_api(workspace, create=verb in ("demo", "init"))
+    _quiet_known_errors()
+    os.environ.setdefault("HBS_WORKSPACE", str(workspace))
+    return commands.run_verb(verb, args, workspace, api, _run_flow)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
