@@ -1,0 +1,213 @@
+"""The three XAdES signatures of a record XML: GVCN, then HT, then the seal with a timestamp.
+
+The contract (docs/record-xml.md): the record data sits in ``thongtinsohocbasotieuhoc``
+with ``Id="hocba-du-lieu"``; the signatures go, in order, into ``chuky`` as
+``ds:Signature Id="chuky-gvcn"``, ``"chuky-ht"``, ``"chuky-condau"``. Each later
+signature references the data and every earlier signature, so no signature can be
+removed or replaced without breaking the ones after it; the seal carries an RFC 3161
+``xades:SignatureTimeStamp`` over its ``ds:SignatureValue``.
+
+Why it is built this way (STACK-NOTES): signing the whole document (``URI=""``) three
+times breaks the first two, hence references by Id. XAdES with exclusive c14n does not
+verify, hence C14N 1.1. signxml has no XAdES-T, so the timestamp property is added
+here: canonicalise the SignatureValue element, hash it, ask the TSA (through pyHanko's
+timestamp client), and put the token into the unsigned properties.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+from typing import Any, Literal
+
+from lxml import etree
+from pyhanko.sign.timestamps.api import TimeStamper
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+from signxml import SignatureReference
+from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
+from signxml.exceptions import SignXMLException
+from signxml.xades import XAdESDataObjectFormat, XAdESSigner
+
+from hocbaso.errors import RecordError, SigningError
+from hocbaso.signing.signers import RecordSigner
+
+Role = Literal["gvcn", "ht", "condau"]
+ROLES: tuple[Role, ...] = ("gvcn", "ht", "condau")
+ROLE_NAMES: dict[Role, str] = {
+    "gvcn": "Giáo viên chủ nhiệm",
+    "ht": "Hiệu trưởng",
+    "condau": "Con dấu của nhà trường",
+}
+NS = "urn:hocbaso:hocba:1"
+DS = "http://www.w3.org/2000/09/xmldsig#"
+XADES = "http://uri.etsi.org/01903/v1.3.2#"
+DATA_ID = "hocba-du-lieu"
+DATA_TAG = f"{{{NS}}}thongtinsohocbasotieuhoc"
+CHUKY_TAG = f"{{{NS}}}chuky"
+SIGNATURE_TAG = f"{{{DS}}}Signature"
+# What lxml's method="c14n" produces, declared honestly in the timestamp property.
+TIMESTAMP_C14N = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
+
+
+def signature_id(role: Role) -> str:
+    """The Id attribute of a role's ds:Signature (``chuky-gvcn`` ...)."""
+    return f"chuky-{role}"
+
+
+def expected_references(role: Role) -> list[str]:
+    """The record references of a role's signature: the data, then earlier signatures."""
+    earlier = ROLES[: ROLES.index(role)]
+    return [f"#{DATA_ID}", *(f"#{signature_id(r)}" for r in earlier)]
+
+
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+
+
+def parse_record(xml: bytes) -> Any:
+    """Parse record bytes safely (no entities, no network) into the root element."""
+    try:
+        return etree.fromstring(xml, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise RecordError(
+            f"Tệp học bạ XML không đọc được (dòng {exc.lineno}): {exc.msg}.",
+            hint="Tạo lại bản XML ở bước chốt dữ liệu rồi ký lại.",
+        ) from exc
+
+
+def present_signatures(chuky: Any) -> list[str]:
+    """Ids of the ds:Signature children of ``chuky``, in document order."""
+    return [str(el.get("Id")) for el in chuky if el.tag == SIGNATURE_TAG]
+
+
+def _check_order(chuky: Any, role: Role) -> None:
+    present = present_signatures(chuky)
+    wanted = [signature_id(r) for r in ROLES[: ROLES.index(role)]]
+    if signature_id(role) in present:
+        raise SigningError(
+            f"Học bạ này đã có chữ ký {ROLE_NAMES[role]}; không ký lại lần thứ hai.",
+            hint="Nếu cần sửa học bạ, hãy mở khoá (trước khi đóng dấu) hoặc thu hồi và phát hành lại.",
+        )
+    if present != wanted:
+        missing = [ROLE_NAMES[r] for r in ROLES[: ROLES.index(role)] if signature_id(r) not in present]
+        what = ", ".join(missing) if missing else "thứ tự các chữ ký hiện có không đúng"
+        raise SigningError(
+            f"Chưa thể ký {ROLE_NAMES[role]}: thiếu chữ ký trước ({what}).",
+            hint="Thứ tự ký là giáo viên chủ nhiệm, hiệu trưởng, rồi đóng dấu của nhà trường.",
+        )
+
+
+def _signature_method(signer: RecordSigner) -> SignatureMethod:
+    algorithm = signer.certificate.public_key.algorithm
+    return SignatureMethod.ECDSA_SHA256 if algorithm == "ec" else SignatureMethod.RSA_SHA256
+
+
+def _xades_signer(signer: RecordSigner, role: Role) -> XAdESSigner:
+    xades = XAdESSigner(
+        claimed_roles=[ROLE_NAMES[role]],
+        data_object_format=XAdESDataObjectFormat(Description="Học bạ số", MimeType="text/xml"),
+        signature_algorithm=_signature_method(signer),
+        digest_algorithm=DigestAlgorithm.SHA256,
+        c14n_algorithm=CanonicalizationMethod.CANONICAL_XML_1_1,
+    )
+
+    def set_id(sig_root: Any, signing_settings: Any) -> None:
+        # Must run before XAdES builds its properties: their Target/Id derive from it.
+        sig_root.set("Id", signature_id(role))
+
+    xades.signature_annotators.insert(0, set_id)
+    return xades
+
+
+def signature_value_imprint(signature: Any) -> bytes:
+    """SHA-256 of the canonical ds:SignatureValue: what the seal's timestamp covers."""
+    value = signature.find(f"{{{DS}}}SignatureValue")
+    if value is None:
+        raise RecordError(
+            "Chữ ký đóng dấu không có SignatureValue.",
+            hint="Tệp học bạ đã bị sửa sau khi ký; lấy lại bản đã đóng dấu từ kho dữ liệu.",
+        )
+    return hashlib.sha256(etree.tostring(value, method="c14n")).digest()
+
+
+async def _add_signature_timestamp(signature: Any, timestamper: TimeStamper) -> None:
+    imprint = signature_value_imprint(signature)
+    try:
+        token = await timestamper.async_timestamp(imprint, "sha256")
+    except (TimestampRequestError, OSError) as exc:
+        raise SigningError(
+            "Không lấy được dấu thời gian từ dịch vụ cấp dấu thời gian (TSA).",
+            hint="Kiểm tra kết nối mạng và địa chỉ TSA (tsa_url) rồi đóng dấu lại; "
+            "ở chế độ demo, dịch vụ PKI thử nghiệm phải đang chạy.",
+        ) from exc
+    qualifying = signature.find(f"{{{DS}}}Object/{{{XADES}}}QualifyingProperties")
+    unsigned = etree.SubElement(qualifying, f"{{{XADES}}}UnsignedProperties")
+    props = etree.SubElement(unsigned, f"{{{XADES}}}UnsignedSignatureProperties")
+    stamp = etree.SubElement(
+        props, f"{{{XADES}}}SignatureTimeStamp", Id=f"{signature.get('Id')}-dauthoigian"
+    )
+    etree.SubElement(stamp, f"{{{DS}}}CanonicalizationMethod", Algorithm=TIMESTAMP_C14N)
+    encapsulated = etree.SubElement(stamp, f"{{{XADES}}}EncapsulatedTimeStamp")
+    encapsulated.text = base64.b64encode(token.dump()).decode("ascii")
+
+
+async def async_sign_record_xml(
+    xml: bytes,
+    signer: RecordSigner,
+    role: Role,
+    *,
+    timestamper: TimeStamper | None = None,
+) -> bytes:
+    """Append the ``role`` signature to the record; the seal (``condau``) needs a timestamper.
+
+    Refuses (SigningError) to sign twice or out of order. Returns the new document bytes
+    (UTF-8, XML declaration); the data element is never changed.
+    """
+    if role not in ROLES:
+        raise SigningError(
+            f"Vai trò ký '{role}' không hợp lệ.", hint="Dùng một trong: gvcn, ht, condau."
+        )
+    if role == "condau" and timestamper is None:
+        raise SigningError(
+            "Đóng dấu cần dấu thời gian nhưng chưa cấu hình dịch vụ cấp dấu thời gian.",
+            hint="Đặt tsa_url trong mục [chung_thu] của school.toml (chế độ demo tự có TSA).",
+        )
+    root = parse_record(xml)
+    chuky = root.find(CHUKY_TAG)
+    if root.find(DATA_TAG) is None or chuky is None:
+        raise RecordError(
+            "Tệp XML không đúng cấu trúc học bạ: thiếu thongtinsohocbasotieuhoc hoặc chuky.",
+            hint="Tạo lại bản XML ở bước chốt dữ liệu.",
+        )
+    _check_order(chuky, role)
+    etree.SubElement(chuky, SIGNATURE_TAG, Id="placeholder", nsmap={"ds": DS})
+    references = [SignatureReference(URI=uri) for uri in expected_references(role)]
+    try:
+        signed_root = _xades_signer(signer, role).sign(
+            root,
+            key=signer.xml_key,
+            cert=signer.crypto_chain,
+            reference_uri=references,
+        )
+    except SignXMLException as exc:
+        raise SigningError(
+            f"Không tạo được chữ ký XML ({ROLE_NAMES[role]}).",
+            hint="Kiểm tra khoá và chứng thư của người ký; nếu lỗi lặp lại, báo cho quản trị.",
+        ) from exc
+    if role == "condau":
+        assert timestamper is not None
+        signature = signed_root.find(f"{CHUKY_TAG}/{SIGNATURE_TAG}[@Id='{signature_id(role)}']")
+        await _add_signature_timestamp(signature, timestamper)
+    result: bytes = etree.tostring(signed_root, xml_declaration=True, encoding="UTF-8")
+    return result
+
+
+def sign_record_xml(
+    xml: bytes,
+    signer: RecordSigner,
+    role: Role,
+    *,
+    timestamper: TimeStamper | None = None,
+) -> bytes:
+    """Synchronous ``async_sign_record_xml``; inside an event loop, await the async one."""
+    return asyncio.run(async_sign_record_xml(xml, signer, role, timestamper=timestamper))
