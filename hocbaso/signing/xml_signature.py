@@ -89,7 +89,9 @@ def _check_order(chuky: Any, role: Role) -> None:
             hint="Nếu cần sửa học bạ, hãy mở khoá (trước khi đóng dấu) hoặc thu hồi và phát hành lại.",
         )
     if present != wanted:
-        missing = [ROLE_NAMES[r] for r in ROLES[: ROLES.index(role)] if signature_id(r) not in present]
+        missing = [
+            ROLE_NAMES[r] for r in ROLES[: ROLES.index(role)] if signature_id(r) not in present
+        ]
         what = ", ".join(missing) if missing else "thứ tự các chữ ký hiện có không đúng"
         raise SigningError(
             f"Chưa thể ký {ROLE_NAMES[role]}: thiếu chữ ký trước ({what}).",

@@ -1,0 +1,159 @@
+"""The three PAdES signatures of the printable copy: GVCN, HT, then the seal (B-LT).
+
+Each signature is an incremental update with an invisible field (``ChuKyGVCN``,
+``ChuKyHT``, ``ChuKyConDau``): nothing earlier is rewritten, and no appearance
+stream is drawn (visible stamps with Vietnamese text cost 90-350 ms each and the
+rendered page already shows the signature blocks), so the PDF/A-3 file stays as it
+was rendered. The GVCN and HT signatures are PAdES B-B; the seal is PAdES B-LT: a
+signature timestamp from the TSA, and the revocation data of its chain stored in the
+document security store, so it can be validated later without the network.
+
+For batches, sign inside one event loop with one ``ServiceSession`` (timestamps and
+revocation fetching share its HTTP session); ``sign_record_pdf`` is the one-off form.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from io import BytesIO
+
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.fields import SigFieldSpec, SigSeedSubFilter
+from pyhanko.sign.general import SigningError as PyHankoSigningError
+from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata, PdfSigner
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
+
+from hocbaso.errors import RecordError, SigningError
+from hocbaso.signing.signers import RecordSigner
+from hocbaso.signing.trust import ServiceSession, TrustSettings
+from hocbaso.signing.xml_signature import ROLE_NAMES, ROLES, Role
+
+FIELD_NAMES: dict[Role, str] = {"gvcn": "ChuKyGVCN", "ht": "ChuKyHT", "condau": "ChuKyConDau"}
+# Space kept for the CMS blob (pyHanko counts hex digits, two per byte). Reserving it
+# avoids a dry-run signature per record; too small fails loudly, too large only pads.
+_CMS_OVERHEAD = 2048  # signed attributes, signature value, structure
+_TIMESTAMP_TOKEN = 8192  # a TSA token with the TSA's chain
+
+
+def _bytes_reserved(signer: RecordSigner, role: Role) -> int:
+    certs = len(signer.certificate.dump()) + sum(len(c.dump()) for c in signer.chain)
+    size = certs + _CMS_OVERHEAD + (_TIMESTAMP_TOKEN if role == "condau" else 0)
+    return 2 * size
+
+
+def signature_fields(pdf: bytes) -> list[str]:
+    """Names of the signed signature fields, in the order they were signed."""
+    try:
+        reader = PdfFileReader(BytesIO(pdf), strict=False)
+        return [sig.field_name for sig in reader.embedded_regular_signatures]
+    except (PdfError, ValueError, KeyError) as exc:
+        raise RecordError(
+            "Tệp PDF của học bạ không đọc được.",
+            hint="Tạo lại bản thể hiện (PDF) ở bước chốt dữ liệu rồi ký lại.",
+        ) from exc
+
+
+def _check_order(pdf: bytes, role: Role) -> None:
+    present = signature_fields(pdf)
+    if FIELD_NAMES[role] in present:
+        raise SigningError(
+            f"Bản PDF của học bạ đã có chữ ký {ROLE_NAMES[role]}; không ký lại lần thứ hai.",
+            hint="Nếu cần sửa học bạ, hãy mở khoá (trước khi đóng dấu) hoặc thu hồi và phát hành lại.",
+        )
+    wanted = [FIELD_NAMES[r] for r in ROLES[: ROLES.index(role)]]
+    if present != wanted:
+        missing = [
+            ROLE_NAMES[r] for r in ROLES[: ROLES.index(role)] if FIELD_NAMES[r] not in present
+        ]
+        what = ", ".join(missing) if missing else "thứ tự các chữ ký hiện có không đúng"
+        raise SigningError(
+            f"Chưa thể ký bản PDF ({ROLE_NAMES[role]}): thiếu chữ ký trước ({what}).",
+            hint="Thứ tự ký là giáo viên chủ nhiệm, hiệu trưởng, rồi đóng dấu của nhà trường.",
+        )
+
+
+async def async_sign_record_pdf(
+    pdf: bytes,
+    signer: RecordSigner,
+    role: Role,
+    *,
+    session: ServiceSession | None = None,
+) -> bytes:
+    """Append the ``role`` signature as an incremental update; the seal needs ``session``
+    with a TSA URL and trust settings (for its timestamp and revocation data).
+    """
+    if role not in ROLES:
+        raise SigningError(
+            f"Vai trò ký '{role}' không hợp lệ.", hint="Dùng một trong: gvcn, ht, condau."
+        )
+    _check_order(pdf, role)
+    field_name = FIELD_NAMES[role]
+    timestamper = None
+    meta_options: dict[str, object] = {}
+    if role == "condau":
+        if session is None or session.timestamper is None:
+            raise SigningError(
+                "Đóng dấu bản PDF cần dấu thời gian nhưng chưa cấu hình dịch vụ cấp dấu thời gian.",
+                hint="Đặt tsa_url trong mục [chung_thu] của school.toml (chế độ demo tự có TSA).",
+            )
+        timestamper = session.timestamper
+        meta_options = {
+            "embed_validation_info": True,
+            "validation_context": session.validation_context(),
+        }
+    meta = PdfSignatureMetadata(
+        field_name=field_name,
+        md_algorithm="sha256",
+        subfilter=SigSeedSubFilter.PADES,
+        reason=ROLE_NAMES[role],
+        **meta_options,  # type: ignore[arg-type]
+    )
+    pdf_signer = PdfSigner(
+        meta,
+        signer.pdf_signer,
+        timestamper=timestamper,
+        new_field_spec=SigFieldSpec(sig_field_name=field_name),
+    )
+    try:
+        writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
+        output = await pdf_signer.async_sign_pdf(
+            writer, bytes_reserved=_bytes_reserved(signer, role), output=BytesIO()
+        )
+    except TimestampRequestError as exc:
+        raise SigningError(
+            "Không lấy được dấu thời gian từ dịch vụ cấp dấu thời gian (TSA).",
+            hint="Kiểm tra kết nối mạng và địa chỉ TSA rồi đóng dấu lại; "
+            "ở chế độ demo, dịch vụ PKI thử nghiệm phải đang chạy.",
+        ) from exc
+    except (PathBuildingError, PathValidationError) as exc:
+        raise SigningError(
+            f"Chứng thư của người ký ({ROLE_NAMES[role]}) không hợp lệ hoặc đã bị thu hồi.",
+            hint="Kiểm tra thời hạn và trạng thái chứng thư với nhà cung cấp chứng thư số.",
+        ) from exc
+    except (PyHankoSigningError, PdfError) as exc:
+        raise SigningError(
+            f"Không ký được bản PDF của học bạ ({ROLE_NAMES[role]}).",
+            hint="Kiểm tra tệp PDF và khoá của người ký; nếu lỗi lặp lại, báo cho quản trị.",
+        ) from exc
+    result: bytes = output.getvalue()
+    return result
+
+
+def sign_record_pdf(
+    pdf: bytes,
+    signer: RecordSigner,
+    role: Role,
+    *,
+    tsa_url: str | None = None,
+    trust: TrustSettings | None = None,
+) -> bytes:
+    """One-off synchronous form (opens and closes its own HTTP session)."""
+
+    async def run() -> bytes:
+        async with ServiceSession(tsa_url=tsa_url, trust=trust) as session:
+            return await async_sign_record_pdf(pdf, signer, role, session=session)
+
+    return asyncio.run(run())
