@@ -7,6 +7,9 @@ record must cost at least). Prints the medians, records per second and the ratio
 of the two, then times one paper run of a class.
 
     .venv/bin/python bench/bench_render.py [--n 60] [--class-size 35]
+
+``--docs docs`` also writes the PNG renders shown in the README (cover, student
+page, first year page of one sample record; poppler's ``pdftoppm``).
 """
 
 from __future__ import annotations
@@ -14,8 +17,11 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import subprocess
+import tempfile
 import time
 import uuid
+from pathlib import Path
 
 import typst
 from lxml import etree
@@ -140,12 +146,50 @@ def floor_source(i: int) -> bytes:
     ).encode()
 
 
+DOC_PAGES = {
+    1: "ban-the-hien-bia",
+    2: "ban-the-hien-hoc-sinh",
+    3: "ban-the-hien-nam-hoc",
+    4: "ban-the-hien-nam-hoc-ket-qua",
+}
+
+
+def write_doc_renders(pdf: bytes, directory: Path, dpi: int = 80) -> list[Path]:
+    """PNG renders of the cover, the student page and the two year pages, for the docs."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "hocba.pdf"
+        source.write_bytes(pdf)
+        for page, name in DOC_PAGES.items():
+            stem = directory / name
+            subprocess.run(
+                [
+                    "pdftoppm",
+                    "-r",
+                    str(dpi),
+                    "-f",
+                    str(page),
+                    "-l",
+                    str(page),
+                    "-png",
+                    "-singlefile",
+                    str(source),
+                    str(stem),
+                ],
+                check=True,
+            )
+            written.append(stem.with_suffix(".png"))
+    return written
+
+
 def main() -> None:
     """Run the benchmark and print one table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=60, help="records to render")
     parser.add_argument("--class-size", type=int, default=35, help="records in the paper run")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--docs", type=Path, help="also write the docs PNG renders here")
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
@@ -196,6 +240,9 @@ def main() -> None:
         f"({paper_s * 1000 / args.class_size:.1f} ms/record, {len(paper) // 1024} KB)"
     )
     print(f"interleaved loop wall    : {wall:.2f} s")
+    if args.docs:
+        for path in write_doc_renders(batch[0], args.docs):
+            print(f"wrote {path} ({path.stat().st_size // 1024} KB)")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Real Typst compiles, real PDF tools (poppler, qpdf, zbarimg) read the output.
 from __future__ import annotations
 
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 import uuid
 from pathlib import Path
 
@@ -357,3 +358,46 @@ def test_paper_copy_qr_on_every_page_decodes_to_lookup_url(
         assert f"Trang {n % 4 + 1}/4" in pages[n]
     assert "HOÀNG VĂN LƯỢNG" in pages[4]
     assert "Hoàng Văn Lượng" in pages[6]
+
+
+def test_signed_record_renders_and_comes_back_with_its_signatures(
+    renderer: RecordRenderer,
+) -> None:
+    root = etree.fromstring(make_record_xml())
+    chuky = root.find(f"{{{NS}}}chuky")
+    assert chuky is not None
+    ds = "http://www.w3.org/2000/09/xmldsig#"
+    for sig_id in ("chuky-gvcn", "chuky-ht"):
+        sig = etree.SubElement(chuky, f"{{{ds}}}Signature", nsmap={"ds": ds}, Id=sig_id)
+        etree.SubElement(sig, f"{{{ds}}}SignatureValue").text = "AAAA"
+    signed = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    pdf = renderer.render(signed)
+    assert extract_record_xml(pdf) == signed
+    assert "AAAA" not in run("pdftotext", "-", "-", stdin=pdf)
+
+
+def test_long_texts_flow_onto_more_pages_with_consistent_numbers(
+    renderer: RecordRenderer,
+) -> None:
+    long = ("Em chăm chỉ, lễ phép, tích cực tham gia các hoạt động của lớp; " * 40)[:2000]
+    xml = make_record_xml(
+        nxetgvcn=long,
+        nxetphamchat=long[:500],
+        nxetnanglucchung=long[:500],
+        nxetnanglucdacthu=long[:500],
+        ndungkhenthuongdotxuat=long[:1000],
+        hovaten="Nguyễn Hoàng Thị Phương Thảo Uyên Vy Ngọc Diễm Khánh Linh Bảo Trâm",
+    )
+    pages = run("pdftotext", "-", "-", stdin=renderer.render(xml)).split("\f")[:-1]
+    total = len(pages)
+    assert total > 4
+    for n, page in enumerate(pages, start=1):
+        assert f"Trang {n}/{total}" in page
+    assert "GIÁO VIÊN CHỦ NHIỆM" in pages[-1]
+
+
+def test_renderer_is_safe_to_share_between_threads(renderer: RecordRenderer) -> None:
+    xmls = [make_record_xml(hovaten=f"Lý Thị Hoa {i}") for i in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        pdfs = list(pool.map(renderer.render, xmls))
+    assert [extract_record_xml(p) for p in pdfs] == xmls
