@@ -6,8 +6,8 @@ Real Typst compiles, real PDF tools (poppler, qpdf, zbarimg) read the output.
 from __future__ import annotations
 
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
