@@ -27,9 +27,9 @@ from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 
 from hocbaso.errors import RecordError, SigningError
+from hocbaso.signing.roles import ROLE_NAMES, Role, check_order, check_role
 from hocbaso.signing.signers import RecordSigner
 from hocbaso.signing.trust import ServiceSession, TrustSettings
-from hocbaso.signing.xml_signature import ROLE_NAMES, ROLES, Role
 
 FIELD_NAMES: dict[Role, str] = {"gvcn": "ChuKyGVCN", "ht": "ChuKyHT", "condau": "ChuKyConDau"}
 # Space kept for the CMS blob (pyHanko counts hex digits, two per byte). Reserving it
@@ -56,23 +56,9 @@ def signature_fields(pdf: bytes) -> list[str]:
         ) from exc
 
 
-def _check_order(pdf: bytes, role: Role) -> None:
-    present = signature_fields(pdf)
-    if FIELD_NAMES[role] in present:
-        raise SigningError(
-            f"Bản PDF của học bạ đã có chữ ký {ROLE_NAMES[role]}; không ký lại lần thứ hai.",
-            hint="Nếu cần sửa học bạ, hãy mở khoá (trước khi đóng dấu) hoặc thu hồi và phát hành lại.",
-        )
-    wanted = [FIELD_NAMES[r] for r in ROLES[: ROLES.index(role)]]
-    if present != wanted:
-        missing = [
-            ROLE_NAMES[r] for r in ROLES[: ROLES.index(role)] if FIELD_NAMES[r] not in present
-        ]
-        what = ", ".join(missing) if missing else "thứ tự các chữ ký hiện có không đúng"
-        raise SigningError(
-            f"Chưa thể ký bản PDF ({ROLE_NAMES[role]}): thiếu chữ ký trước ({what}).",
-            hint="Thứ tự ký là giáo viên chủ nhiệm, hiệu trưởng, rồi đóng dấu của nhà trường.",
-        )
+def _roles_present(pdf: bytes) -> list[str | None]:
+    by_field = {name: role for role, name in FIELD_NAMES.items()}
+    return [by_field.get(name, name) for name in signature_fields(pdf)]
 
 
 async def async_sign_record_pdf(
@@ -85,11 +71,8 @@ async def async_sign_record_pdf(
     """Append the ``role`` signature as an incremental update; the seal needs ``session``
     with a TSA URL and trust settings (for its timestamp and revocation data).
     """
-    if role not in ROLES:
-        raise SigningError(
-            f"Vai trò ký '{role}' không hợp lệ.", hint="Dùng một trong: gvcn, ht, condau."
-        )
-    _check_order(pdf, role)
+    role = check_role(role)
+    check_order(_roles_present(pdf), role, "bản PDF của học bạ")
     field_name = FIELD_NAMES[role]
     timestamper = None
     meta_options: dict[str, object] = {}

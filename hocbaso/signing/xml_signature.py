@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-from typing import Any, Literal
+from typing import Any
 
 from lxml import etree
 from pyhanko.sign.timestamps.api import TimeStamper
@@ -30,15 +30,9 @@ from signxml.exceptions import SignXMLException
 from signxml.xades import XAdESDataObjectFormat, XAdESSigner
 
 from hocbaso.errors import RecordError, SigningError
+from hocbaso.signing.roles import ROLE_NAMES, ROLES, Role, check_order, check_role
 from hocbaso.signing.signers import RecordSigner
 
-Role = Literal["gvcn", "ht", "condau"]
-ROLES: tuple[Role, ...] = ("gvcn", "ht", "condau")
-ROLE_NAMES: dict[Role, str] = {
-    "gvcn": "Giáo viên chủ nhiệm",
-    "ht": "Hiệu trưởng",
-    "condau": "Con dấu của nhà trường",
-}
 NS = "urn:hocbaso:hocba:1"
 DS = "http://www.w3.org/2000/09/xmldsig#"
 XADES = "http://uri.etsi.org/01903/v1.3.2#"
@@ -80,23 +74,9 @@ def present_signatures(chuky: Any) -> list[str]:
     return [str(el.get("Id")) for el in chuky if el.tag == SIGNATURE_TAG]
 
 
-def _check_order(chuky: Any, role: Role) -> None:
-    present = present_signatures(chuky)
-    wanted = [signature_id(r) for r in ROLES[: ROLES.index(role)]]
-    if signature_id(role) in present:
-        raise SigningError(
-            f"Học bạ này đã có chữ ký {ROLE_NAMES[role]}; không ký lại lần thứ hai.",
-            hint="Nếu cần sửa học bạ, hãy mở khoá (trước khi đóng dấu) hoặc thu hồi và phát hành lại.",
-        )
-    if present != wanted:
-        missing = [
-            ROLE_NAMES[r] for r in ROLES[: ROLES.index(role)] if signature_id(r) not in present
-        ]
-        what = ", ".join(missing) if missing else "thứ tự các chữ ký hiện có không đúng"
-        raise SigningError(
-            f"Chưa thể ký {ROLE_NAMES[role]}: thiếu chữ ký trước ({what}).",
-            hint="Thứ tự ký là giáo viên chủ nhiệm, hiệu trưởng, rồi đóng dấu của nhà trường.",
-        )
+def _roles_present(chuky: Any) -> list[str | None]:
+    by_id = {signature_id(r): r for r in ROLES}
+    return [by_id.get(sig_id, sig_id) for sig_id in present_signatures(chuky)]
 
 
 def _signature_method(signer: RecordSigner) -> SignatureMethod:
@@ -165,10 +145,7 @@ async def async_sign_record_xml(
     Refuses (SigningError) to sign twice or out of order. Returns the new document bytes
     (UTF-8, XML declaration); the data element is never changed.
     """
-    if role not in ROLES:
-        raise SigningError(
-            f"Vai trò ký '{role}' không hợp lệ.", hint="Dùng một trong: gvcn, ht, condau."
-        )
+    role = check_role(role)
     if role == "condau" and timestamper is None:
         raise SigningError(
             "Đóng dấu cần dấu thời gian nhưng chưa cấu hình dịch vụ cấp dấu thời gian.",
@@ -181,7 +158,7 @@ async def async_sign_record_xml(
             "Tệp XML không đúng cấu trúc học bạ: thiếu thongtinsohocbasotieuhoc hoặc chuky.",
             hint="Tạo lại bản XML ở bước chốt dữ liệu.",
         )
-    _check_order(chuky, role)
+    check_order(_roles_present(chuky), role, "học bạ XML")
     etree.SubElement(chuky, SIGNATURE_TAG, Id="placeholder", nsmap={"ds": DS})
     references = [SignatureReference(URI=uri) for uri in expected_references(role)]
     try:
