@@ -53,7 +53,7 @@ PDF_STANDARD: Final = "a-3b"
 VN_TZ = dt.timezone(dt.timedelta(hours=7))
 
 _GIOI_TINH_NAMES = {"1": "Nam", "2": "Nữ", "0": ""}
-_LIST_ELEMENTS = {"quatrinhhoctap", "dsbangdiem"}
+_LIST_ELEMENTS = {"quatrinhhoctap", "dsbangdiem", "dsnhanxettieuchi"}
 
 PaperItem = tuple[bytes, str, str]
 """One record of a paper run: (the record's PDF copy or XML, mã tra cứu, lookup URL)."""
@@ -70,10 +70,11 @@ def parse_record(xml: bytes) -> dict[str, Any]:
     """The data element of a record as a plain dict.
 
     Simple fields map name -> text (``""`` for an empty element);
-    ``quatrinhhoctap`` becomes a list of dicts (it may repeat) and ``dsbangdiem``
-    a list of its ``bangdiem`` rows. Unknown extension elements are kept as text
-    so that a newer record still renders. Raises ``RecordError`` when the bytes
-    are not a record XML.
+    ``quatrinhhoctap`` becomes a list of dicts (it may repeat), ``dsbangdiem``
+    a list of its ``bangdiem`` rows and the extension ``dsnhanxettieuchi`` a map
+    criterion element -> comment. Unknown extension elements are kept as text so
+    that a newer record still renders. Raises ``RecordError`` when the bytes are
+    not a record XML.
     """
     try:
         root = etree.fromstring(
@@ -90,7 +91,7 @@ def parse_record(xml: bytes) -> dict[str, Any]:
             f"XML không phải học bạ số: thiếu phần tử {DATA_ELEMENT} trong không gian tên {NS}.",
             hint="Chỉ in được tệp XML học bạ do hệ thống tạo ra (docs/record-xml.md).",
         )
-    out: dict[str, Any] = {"quatrinhhoctap": [], "dsbangdiem": []}
+    out: dict[str, Any] = {"quatrinhhoctap": [], "dsbangdiem": [], "dsnhanxettieuchi": {}}
     for child in data:
         name = _local(child.tag)
         if not name:
@@ -103,6 +104,11 @@ def parse_record(xml: bytes) -> dict[str, Any]:
                 for row in child
                 if _local(row.tag) == "bangdiem"
             )
+        elif name == "dsnhanxettieuchi":
+            for row in child:
+                item = {_local(c.tag): (c.text or "").strip() for c in row}
+                if item.get("matieuchi"):
+                    out["dsnhanxettieuchi"][item["matieuchi"]] = item.get("nhanxet", "")
         elif name not in _LIST_ELEMENTS:
             out[name] = (child.text or "").strip()
     return out
@@ -154,15 +160,18 @@ def _criteria(rec: dict[str, Any], group: str) -> list[dict[str, str]]:
 
     A record leaves out criteria that do not apply (công nghệ, tin học before
     grade 3) and every level when a student with a disability is not assessed;
-    in the second case the paper form still shows the rows, empty.
+    in the second case the paper form still shows the rows, empty. A row's own
+    comment comes from the extension ``dsnhanxettieuchi`` when the record has one.
     """
     members: list[Criterion] = [c for c in CRITERIA if c.group == group]
-    present = [c for c in members if rec.get(c.element)]
+    comments: dict[str, str] = rec["dsnhanxettieuchi"]
+    present = [c for c in members if rec.get(c.element) or comments.get(c.element)]
     shown = present or members
     return [
         {
             "ten": c.ten,
             "muc": CRITERION_LEVEL_NAMES.get(rec.get(c.element, ""), rec.get(c.element, "")),
+            "nhanxet": comments.get(c.element, ""),
         }
         for c in shown
     ]
@@ -255,6 +264,8 @@ def record_view(rec: dict[str, Any]) -> dict[str, Any]:
         "nanglucdacthu": _criteria(rec, "nang_luc_dac_thu"),
         "nxetnanglucdacthu": g("nxetnanglucdacthu", ""),
         "xeploai": XEP_LOAI_NAMES.get(g("xeploai", ""), g("xeploai", "")),
+        "bosung": g("danhgiabosung") == "1",
+        "thay_the": g("madinhdanhhocbathaythe", ""),
         "khenthuong": [k for k in (g("ndungkhenthuong", ""), g("ndungkhenthuongdotxuat", "")) if k],
         "hoanthanh": _completion(rec),
         "nxetgvcn": g("nxetgvcn", ""),

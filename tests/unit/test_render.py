@@ -264,8 +264,8 @@ def test_view_maps_codes_to_printed_words() -> None:
     assert view["xeploai"] == "Hoàn thành xuất sắc"
     assert view["ngaysinh"] == "09/2015"
     assert view["chucvu_lines"] == ["KT. HIỆU TRƯỞNG", "PHÓ HIỆU TRƯỞNG"]
-    assert {"ten": "Thẩm mĩ", "muc": "Cần cố gắng"} in view["nanglucdacthu"]
-    assert {"ten": "Trách nhiệm", "muc": "Đạt"} in view["phamchat"]
+    assert {"ten": "Thẩm mĩ", "muc": "Cần cố gắng", "nhanxet": ""} in view["nanglucdacthu"]
+    assert {"ten": "Trách nhiệm", "muc": "Đạt", "nhanxet": ""} in view["phamchat"]
     assert view["monhoc"][2] == {
         "ten": "Ngoại ngữ 1",
         "muc": "Hoàn thành",
@@ -401,3 +401,30 @@ def test_renderer_is_safe_to_share_between_threads(renderer: RecordRenderer) -> 
     with ThreadPoolExecutor(max_workers=4) as pool:
         pdfs = list(pool.map(renderer.render, xmls))
     assert [extract_record_xml(p) for p in pdfs] == xmls
+
+
+def test_comment_per_criterion_and_extensions_are_printed(renderer: RecordRenderer) -> None:
+    root = etree.fromstring(make_record_xml(nxetphamchat=""))
+    data = root.find(f"{{{NS}}}thongtinsohocbasotieuhoc")
+    assert data is not None
+    ext = etree.SubElement(data, f"{{{NS}}}dsnhanxettieuchi")
+    for element, comment in (
+        ("phamchatyeunuoc", "Kính trọng người có công với quê hương."),
+        ("nanglucthechat", "Bơi được 25 mét."),
+    ):
+        row = etree.SubElement(ext, f"{{{NS}}}nhanxettieuchi")
+        etree.SubElement(row, f"{{{NS}}}matieuchi").text = element
+        etree.SubElement(row, f"{{{NS}}}nhanxet").text = comment
+    replaced = str(uuid.uuid4())
+    etree.SubElement(data, f"{{{NS}}}danhgiabosung").text = "1"
+    etree.SubElement(data, f"{{{NS}}}madinhdanhhocbathaythe").text = replaced
+    xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    view = record_view(parse_record(xml))
+    assert view["phamchat"][0]["nhanxet"] == "Kính trọng người có công với quê hương."
+    assert view["phamchat"][1]["nhanxet"] == ""
+    text = " ".join(run("pdftotext", "-", "-", stdin=renderer.render(xml)).split())
+    assert "Kính trọng người có công với quê hương." in text
+    assert "Bơi được 25 mét." in text
+    assert "Nhận xét chung: Diễn đạt mạch lạc" in text
+    assert "Hoàn thành tốt (sau đánh giá bổ sung)" in text
+    assert f"Thay thế học bạ đã thu hồi: {replaced}" in text
