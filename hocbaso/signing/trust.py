@@ -80,6 +80,23 @@ class TrustSettings:
             )
         return cls(roots=roots, **options)
 
+    def context_options(
+        self,
+        *,
+        fetcher_backend: AIOHttpFetcherBackend | None = None,
+        allow_fetching: bool | None = None,
+        moment: dt.datetime | None = None,
+    ) -> dict[str, Any]:
+        """Keyword arguments of a ``ValidationContext`` for these settings."""
+        fetching = self.allow_fetching if allow_fetching is None else allow_fetching
+        return {
+            "trust_roots": list(self.roots),
+            "allow_fetching": fetching,
+            "revocation_mode": self.revocation,
+            "moment": moment or self.moment,
+            "fetcher_backend": fetcher_backend if fetching else None,
+        }
+
     def validation_context(
         self,
         *,
@@ -87,20 +104,13 @@ class TrustSettings:
         other_certs: Iterable[asn1_x509.Certificate] = (),
         crls: Iterable[Any] = (),
         ocsps: Iterable[Any] = (),
-        allow_fetching: bool | None = None,
-        moment: dt.datetime | None = None,
     ) -> ValidationContext:
         """A fresh validation context (they cache results, so one per batch at most)."""
-        fetching = self.allow_fetching if allow_fetching is None else allow_fetching
         return ValidationContext(
-            trust_roots=list(self.roots),
             other_certs=list(other_certs),
             crls=list(crls),
             ocsps=list(ocsps),
-            allow_fetching=fetching,
-            revocation_mode=self.revocation,
-            moment=moment or self.moment,
-            fetcher_backend=fetcher_backend if fetching else None,
+            **self.context_options(fetcher_backend=fetcher_backend),
         )
 
 
@@ -147,3 +157,12 @@ class ServiceSession:
                 hint="Thêm danh sách tin_cay trong mục [chung_thu] của school.toml.",
             )
         return self.trust.validation_context(fetcher_backend=self._fetchers, **options)
+
+    def context_options(self) -> dict[str, Any]:
+        """``ValidationContext`` keyword arguments that fetch over the shared session."""
+        if self.trust is None:
+            raise ConfigurationError(
+                "Chưa cấu hình chứng thư gốc tin cậy nên không kiểm tra được trạng thái chứng thư.",
+                hint="Thêm danh sách tin_cay trong mục [chung_thu] của school.toml.",
+            )
+        return self.trust.context_options(fetcher_backend=self._fetchers)
