@@ -1,5 +1,6 @@
 """CSDL Học bạ số: the client (and, in ``hocbaso.registry.standin``, the stand-in server)."""
 
+from hocbaso.registry.client import RegistryClient, RetryPolicy
 from hocbaso.registry.codes import (
     InvalidMaTraCuu,
     format_ma_tra_cuu,
@@ -15,6 +16,7 @@ from hocbaso.registry.results import (
     Refusal,
     SubmitItem,
 )
+from hocbaso.registry.wire import Wire, WireV1
 
 __all__ = [
     "InvalidMaTraCuu",
@@ -23,7 +25,11 @@ __all__ = [
     "Receipt",
     "RecordStatus",
     "Refusal",
+    "RegistryClient",
+    "RetryPolicy",
     "SubmitItem",
+    "Wire",
+    "WireV1",
     "format_ma_tra_cuu",
     "is_valid_ma_tra_cuu",
     "new_ma_tra_cuu",

@@ -10,6 +10,7 @@ client) does not.
 from hocbaso.registry.standin.app import SchoolClient
 from hocbaso.registry.standin.checks import RecordFacts, Verifier, basic_checks, embedded_files
 from hocbaso.registry.standin.faults import Faults
+from hocbaso.registry.standin.samples import pdf_attaching, sample_package, sample_xml
 from hocbaso.registry.standin.server import (
     RunningServer,
     StandinServer,
@@ -30,6 +31,9 @@ __all__ = [
     "basic_checks",
     "embedded_files",
     "main",
+    "pdf_attaching",
+    "sample_package",
+    "sample_xml",
     "serve_forever",
     "serve_standin",
 ]
