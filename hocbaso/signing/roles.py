@@ -38,8 +38,9 @@ def check_order(present: Sequence[str | None], role: Role, document: str) -> Non
     """
     before = list(ROLES[: ROLES.index(role)])
     if role in present:
+        subject = document[:1].upper() + document[1:]
         raise SigningError(
-            f"{document.capitalize()} đã có chữ ký {ROLE_NAMES[role]}; không ký lại lần thứ hai.",
+            f"{subject} đã có chữ ký {ROLE_NAMES[role]}; không ký lại lần thứ hai.",
             hint="Nếu cần sửa học bạ, hãy mở khoá (trước khi đóng dấu) "
             "hoặc thu hồi và phát hành lại.",
         )

@@ -315,26 +315,17 @@ async def _pdf_signature_checks(sig: Any, role: Role, context: ValidationContext
             )
         )
     if role == "condau":
-        ts = status.timestamp_validity
-        if ts is None:
-            checks.append(
-                _failed(f"{field}.dau-thoi-gian", "Chữ ký đóng dấu không có dấu thời gian.")
-            )
-        elif ts.intact and ts.valid and ts.trusted:
-            when = ts.timestamp.isoformat(timespec="seconds")
-            checks.append(
-                _passed(
-                    f"{field}.dau-thoi-gian",
-                    f"Dấu thời gian lúc {when} hợp lệ, do TSA tin cậy cấp.",
-                )
-            )
-        else:
-            checks.append(
-                _failed(
-                    f"{field}.dau-thoi-gian", "Dấu thời gian không hợp lệ hoặc TSA không tin cậy."
-                )
-            )
+        checks.append(_pdf_timestamp_check(f"{field}.dau-thoi-gian", status.timestamp_validity))
     return checks
+
+
+def _pdf_timestamp_check(name: str, ts: Any) -> Check:
+    if ts is None:
+        return _failed(name, "Chữ ký đóng dấu không có dấu thời gian.")
+    if ts.intact and ts.valid and ts.trusted:
+        when = ts.timestamp.isoformat(timespec="seconds")
+        return _passed(name, f"Dấu thời gian lúc {when} hợp lệ, do TSA tin cậy cấp.")
+    return _failed(name, "Dấu thời gian không hợp lệ hoặc do TSA không tin cậy cấp.")
 
 
 # --------------------------------------------------------------------------- sync forms
