@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import hmac
 import html
+import math
 import re
 import secrets
 import threading
@@ -333,7 +334,7 @@ def create_app(state: StandinState) -> ASGIApp:
             {
                 "access_token": state.issue_token(client_id),
                 "token_type": "Bearer",
-                "expires_in": int(state.token_ttl_s),
+                "expires_in": max(1, math.ceil(state.token_ttl_s)),
             }
         )
 

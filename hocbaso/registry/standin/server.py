@@ -107,7 +107,10 @@ class StandinServer:
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
         """Start serving in a background thread; returns once connections are accepted."""
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets that say so,
+        # and without it every answer waits ~40 ms for a delayed ACK (Nagle).
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
@@ -222,6 +225,8 @@ def serve_forever(
     config.host, config.port = host, port
     try:
         uvicorn.Server(config).run()
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises the Ctrl-C it handled; stopping is the normal end
     finally:
         standin.close()
 
