@@ -1,0 +1,87 @@
+"""Signing records: the demo PKI and its services, signers, XML and PDF signatures, verification.
+
+The public surface, in the order a batch uses it::
+
+    pki = create_demo_pki(dir, people, organisation, port=...)   # demo mode only
+    with DemoPkiServices(pki):                                    # TSA, OCSP, CRL on loopback
+        signer = load_signer(spec, workspace)                     # once per batch
+        async with ServiceSession(tsa_url=..., trust=trust) as session:
+            xml = await async_sign_record_xml(xml, signer, "gvcn")
+            pdf = await async_sign_record_pdf(pdf, signer, "gvcn", session=session)
+            ...
+        report = verify_record_xml(xml, trust)                    # named checks
+
+Order of signatures: ``gvcn`` (homeroom teacher), ``ht`` (principal), ``condau``
+(the school's seal, with a timestamp); signing out of order or twice is refused.
+"""
+
+from hocbaso.signing.pdf_signature import (
+    FIELD_NAMES,
+    async_sign_record_pdf,
+    sign_record_pdf,
+    signature_fields,
+)
+from hocbaso.signing.pki import (
+    DemoCredential,
+    DemoIdentity,
+    DemoPki,
+    create_demo_pki,
+    load_demo_pki,
+    revoke_identity,
+)
+from hocbaso.signing.report import Check, CheckStatus, VerificationReport
+from hocbaso.signing.roles import ROLE_NAMES, ROLES, Role
+from hocbaso.signing.services import DemoPkiServices
+from hocbaso.signing.signers import (
+    RecordSigner,
+    load_demo_signer,
+    load_signer,
+    signer_from_pkcs11,
+    signer_from_pkcs12,
+)
+from hocbaso.signing.trust import ServiceSession, TrustSettings
+from hocbaso.signing.verify import (
+    async_verify_record_pdf,
+    async_verify_record_xml,
+    verify_record_pdf,
+    verify_record_xml,
+)
+from hocbaso.signing.xml_signature import (
+    async_sign_record_xml,
+    sign_record_xml,
+    signature_id,
+)
+
+__all__ = [
+    "FIELD_NAMES",
+    "ROLES",
+    "ROLE_NAMES",
+    "Check",
+    "CheckStatus",
+    "DemoCredential",
+    "DemoIdentity",
+    "DemoPki",
+    "DemoPkiServices",
+    "RecordSigner",
+    "Role",
+    "ServiceSession",
+    "TrustSettings",
+    "VerificationReport",
+    "async_sign_record_pdf",
+    "async_sign_record_xml",
+    "async_verify_record_pdf",
+    "async_verify_record_xml",
+    "create_demo_pki",
+    "load_demo_pki",
+    "load_demo_signer",
+    "load_signer",
+    "revoke_identity",
+    "sign_record_pdf",
+    "sign_record_xml",
+    "signature_fields",
+    "signature_id",
+    "signer_from_pkcs11",
+    "signer_from_pkcs12",
+    "verify_record_pdf",
+    "verify_record_xml",
+]

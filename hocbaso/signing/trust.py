@@ -87,7 +87,11 @@ class TrustSettings:
         allow_fetching: bool | None = None,
         moment: dt.datetime | None = None,
     ) -> dict[str, Any]:
-        """Keyword arguments of a ``ValidationContext`` for these settings."""
+        """Keyword arguments of a ``ValidationContext`` for these settings.
+
+        The revocation lists are empty, never None: pyhanko-certvalidator refuses a
+        context without fetching and without any revocation data at all.
+        """
         fetching = self.allow_fetching if allow_fetching is None else allow_fetching
         return {
             "trust_roots": list(self.roots),
@@ -95,6 +99,9 @@ class TrustSettings:
             "revocation_mode": self.revocation,
             "moment": moment or self.moment,
             "fetcher_backend": fetcher_backend if fetching else None,
+            "other_certs": [],
+            "crls": [],
+            "ocsps": [],
         }
 
     def validation_context(
@@ -106,12 +113,9 @@ class TrustSettings:
         ocsps: Iterable[Any] = (),
     ) -> ValidationContext:
         """A fresh validation context (they cache results, so one per batch at most)."""
-        return ValidationContext(
-            other_certs=list(other_certs),
-            crls=list(crls),
-            ocsps=list(ocsps),
-            **self.context_options(fetcher_backend=fetcher_backend),
-        )
+        options = self.context_options(fetcher_backend=fetcher_backend)
+        options.update(other_certs=list(other_certs), crls=list(crls), ocsps=list(ocsps))
+        return ValidationContext(**options)
 
 
 class ServiceSession:
