@@ -230,6 +230,9 @@ SOURCE: Final[dict[str, str]] = {
     "danhgiabosung": "bảng tong_hop, cột danh_gia_bo_sung",
     "madinhdanhhocbathaythe": "hệ thống: học bạ bị thu hồi mà phiên bản này thay thế",
 }
+for _f in ELEMENT_ORDER:
+    if _f.endswith(("_maxa", "_matinh")) and _f not in SOURCE:
+        SOURCE[_f] = "chưa có trong định dạng nhập (để trống)"
 for _c in ("nangluc", "phamchat"):
     for _f in ELEMENT_ORDER:
         if _f.startswith(_c) and _f not in SOURCE:

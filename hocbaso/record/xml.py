@@ -27,6 +27,7 @@ from hocbaso.model import XepLoai
 from hocbaso.record.data import (
     DATA_ELEMENT,
     DATA_ID,
+    DS_NS,
     NS,
     ROOT_ELEMENT,
     SIGNATURES_ELEMENT,
@@ -148,13 +149,41 @@ def _local_names(text: str) -> str:
     return ", ".join(re.sub(r"\{[^}]*\}", "", n).strip() for n in text.split(","))
 
 
-def _explain(error: Any) -> str:
+def _where(doc: etree._Element, error: Any, element: str) -> str:
+    """The offending node as a readable path below the data element, e.g.
+    ``<dsbangdiem/bangdiem[3]/diemkiemtradinhky> (môn Toán)``."""
+    try:
+        nodes = doc.xpath(error.path, namespaces={"ds": DS_NS, "hb": NS}) if error.path else []
+    except etree.XPathError:
+        nodes = []
+    if not nodes or not isinstance(nodes[0], etree._Element):
+        return f"<{element}>"
+    node: etree._Element = nodes[0]
+    parts: list[str] = []
+    subject = None
+    current: etree._Element | None = node
+    while current is not None and etree.QName(current).localname not in (
+        DATA_ELEMENT,
+        ROOT_ELEMENT,
+    ):
+        name = etree.QName(current).localname
+        parent = current.getparent()
+        same = [c for c in parent if c.tag == current.tag] if parent is not None else [current]
+        parts.append(f"{name}[{same.index(current) + 1}]" if len(same) > 1 else name)
+        if name == "bangdiem":
+            subject = current.findtext(_Q % "tenmonhoc")
+        current = parent
+    path = "/".join(reversed(parts)) or element
+    return f"<{path}> (môn {subject})" if subject else f"<{path}>"
+
+
+def _explain(error: Any, doc: etree._Element) -> str:
     """One libxml2 schema error as a Vietnamese sentence, without the offending value
     (it may be a student's name or ID and messages can leave the school)."""
     message: str = error.message
     m = _ELEMENT_RE.search(message)
     element = m.group(1) if m else "?"
-    where = f"phần tử <{element}> (dòng {error.line})"
+    where = f"phần tử {_where(doc, error, element)}"
     source = SOURCE.get(element)
     if "Missing child element" in message:
         expected = _EXPECTED_RE.search(message)
@@ -169,6 +198,8 @@ def _explain(error: Any) -> str:
             hint = f" (nguồn: {SOURCE[missing]})" if missing in SOURCE else ""
             return f"thiếu phần tử bắt buộc <{missing}> trước {where}{hint}"
         return f"{where} không được phép ở vị trí này"
+    if "Duplicate key-sequence" in message:
+        return f"{where} bị lặp (mỗi môn học, mỗi tiêu chí chỉ được một dòng)"
     facet = _FACET_RE.search(message)
     reason = {
         "maxLength": "dài quá mức cho phép",
@@ -182,15 +213,13 @@ def _explain(error: Any) -> str:
     limit = _LIMIT_RE.search(message)
     if limit:
         reason += f" ({limit.group(1)} ký tự)"
-    if "Duplicate key-sequence" in message:
-        reason = "bị lặp (mỗi môn học / tiêu chí chỉ được một dòng)"
     return f"{where} {reason}" + (f" (nguồn: {source})" if source else "")
 
 
 def validate_record_xml(xml: bytes) -> None:
     """Refuse bytes that are not a well-formed record valid against ``xsd/hocba-1.0.xsd``.
 
-    Raises ``RecordError`` naming the first problems by element and line.
+    Raises ``RecordError`` naming the first problems by element (and subject row).
     """
     try:
         doc = etree.fromstring(xml, parser=_SAFE_PARSER)
@@ -203,7 +232,7 @@ def validate_record_xml(xml: bytes) -> None:
     if schema.validate(doc):
         return
     errors = list(schema.error_log)
-    shown = "; ".join(_explain(e) for e in errors[:3])
+    shown = "; ".join(_explain(e, doc) for e in errors[:3])
     more = f" (và {len(errors) - 3} lỗi khác)" if len(errors) > 3 else ""
     raise RecordError(
         f"XML học bạ không hợp lệ theo lược đồ hocba-{XSD_VERSION}.xsd: {shown}{more}.",
