@@ -45,9 +45,15 @@ def sample_xml(
     return bytes(etree.tostring(root, encoding="UTF-8", xml_declaration=True))
 
 
-def pdf_attaching(xml: bytes | None) -> bytes:
-    """A one-object PDF that attaches ``xml`` (or nothing, when ``None``)."""
+def pdf_attaching(xml: bytes | None, *, padding: int = 0) -> bytes:
+    """A page-less PDF that attaches ``xml`` (or nothing, when ``None``).
+
+    ``padding`` adds a stream of that many bytes, so a benchmark can send
+    packages the size of a real printable copy.
+    """
     writer = PdfFileWriter()
+    if padding:
+        writer.add_object(generic.StreamObject(stream_data=bytes(padding)))
     if xml is not None:
         stream = embed.EmbeddedFileObject.from_file_data(
             writer, data=xml, mime_type="application/xml"
@@ -65,7 +71,7 @@ def pdf_attaching(xml: bytes | None) -> bytes:
     return out.getvalue()
 
 
-def sample_package(ma_hoc_ba: str, **fields: str) -> SubmitItem:
+def sample_package(ma_hoc_ba: str, *, padding: int = 0, **fields: str) -> SubmitItem:
     """A record package the stand-in's own checks accept (see ``sample_xml`` for fields)."""
     xml = sample_xml(ma_hoc_ba, **fields)
-    return SubmitItem(ma_hoc_ba, xml, pdf_attaching(xml))
+    return SubmitItem(ma_hoc_ba, xml, pdf_attaching(xml, padding=padding))
