@@ -14,12 +14,21 @@ from typing import Any
 import polars as pl
 import pytest
 from lxml import etree
+from pki_fixtures import (  # noqa: F401 - fixtures
+    demo_pki,
+    demo_pki_services,
+    gvcn_signer,
+    ht_signer,
+    seal_signer,
+)
+from pyhanko.sign.timestamps.aiohttp_client import HTTPTimeStamper
 
 from hocbaso import codes, record, tt27
 from hocbaso.config import SchoolConfig
 from hocbaso.dataset import TABLE_SCHEMAS, SchoolData
 from hocbaso.errors import ConfigurationError, RecordError
 from hocbaso.model import CRITERIA, KHEN_THUONG_HTXS, SUBJECTS, XepLoai
+from hocbaso.signing import DemoPki, RecordSigner, sign_record_xml
 
 REPO = Path(__file__).resolve().parents[2]
 CATALOGUE = REPO.parent / "shared" / "domain" / "catalogue.md"
@@ -738,3 +747,38 @@ def test_build_and_validate_a_class_quickly() -> None:
         record.validate_record_xml(record.record_xml(r))
     per_record = (time.perf_counter() - start) / len(batch)
     assert per_record < 0.003, per_record  # measured ~0.4 ms on the 2-core machine
+
+
+# ---------------------------------------------------------------- with the real signatures
+
+
+def test_real_signatures_validate_and_keep_the_digest(
+    built: list[record.RecordData],
+    demo_pki: DemoPki,  # noqa: F811
+    demo_pki_services: object,  # noqa: F811
+    gvcn_signer: RecordSigner,  # noqa: F811
+    ht_signer: RecordSigner,  # noqa: F811
+    seal_signer: RecordSigner,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The three XAdES signatures of hocbaso.signing fit <chuky> under the strict
+    XML-Signature schema, and the data digest survives them."""
+    xml = record.record_xml(built[2])
+    signed = sign_record_xml(xml, gvcn_signer, "gvcn")
+    record.validate_record_xml(signed)
+    signed = sign_record_xml(signed, ht_signer, "ht")
+    signed = sign_record_xml(
+        signed, seal_signer, "condau", timestamper=HTTPTimeStamper(demo_pki.tsa_url)
+    )
+    record.validate_record_xml(signed)
+    assert record.data_digest(signed) == record.data_digest(xml)
+    assert record.parse_record_xml(signed) == built[2]
+    path = tmp_path / "signed.xml"
+    path.write_bytes(signed)
+    done = subprocess.run(
+        ["xmllint", "--noout", "--nonet", "--schema", str(record.XSD_PATH), str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
