@@ -216,6 +216,11 @@ _GENERAL_COMMENT = {
 }
 
 
+def _decimal(value: float) -> str:
+    """One decimal, written as a spreadsheet shows it (``113`` rather than ``113.0``)."""
+    return f"{value:.1f}".removesuffix(".0")
+
+
 def _nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
@@ -428,8 +433,8 @@ def _student(
         "so_dang_bo": f"{seq:04d}/{g.start - khoi + 1}",
         "khuyet_tat_khong_danh_gia": "1" if not_assessed else "0",
         "doi_tuong_chinh_sach": rng.choice(_CHINH_SACH) if rng.random() < 0.04 else None,
-        "chieu_cao": f"{112 + 5.5 * (age - 6) + rng.gauss(0, 4.5):.1f}",
-        "can_nang": f"{19 + 3.2 * (age - 6) + rng.gauss(0, 2.5):.1f}",
+        "chieu_cao": _decimal(112 + 5.5 * (age - 6) + rng.gauss(0, 4.5)),
+        "can_nang": _decimal(19 + 3.2 * (age - 6) + rng.gauss(0, 2.5)),
         "nghi_co_phep": str(rng.choices(range(9), (30, 20, 15, 10, 8, 6, 5, 3, 3))[0]),
         "nghi_khong_phep": str(rng.choices(range(3), (90, 8, 2))[0]),
     }

@@ -1,0 +1,434 @@
+"""Reading the canonical import format (``shared/spec/import-format.md``) as text.
+
+The school's file is read once, as it is: every cell as text (so that IDs keep
+their leading zeros and nothing is guessed), each row tagged with the row number
+a spreadsheet shows (header = row 1), so that the gates can point the teacher at
+the exact cell. Only harmless spelling differences are normalised here (Unicode
+NFC, surrounding spaces, empty cells, full level names, date layouts, 0/1 flags);
+anything that does not fit stays as typed, for the row gate to report.
+
+This module refuses a source only when it cannot be read as the format at all
+(not UTF-8, not a workbook, a table or a required column missing):
+``InputDataError``. Everything else is the gates' business.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import unicodedata
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import fastexcel
+import polars as pl
+from lxml import etree
+
+from hocbaso.dataset import REQUIRED_TABLES, TABLE_SCHEMAS
+from hocbaso.errors import InputDataError
+
+SourceKind = Literal["xlsx", "csv"]
+ROW = "_row"  # the column holding the spreadsheet row number (header = 1)
+XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
+
+#: Columns every source must have (a column whose values are required, or a code).
+#: The other columns of ``TABLE_SCHEMAS`` are optional and read as empty when absent.
+REQUIRED_COLUMNS: Mapping[str, tuple[str, ...]] = {
+    "lop": ("ma_lop", "khoi", "ma_gvcn"),
+    "giao_vien": ("ma_giao_vien", "ho_ten", "so_dinh_danh", "chuc_vu"),
+    "hoc_sinh": (
+        "ma_hoc_sinh",
+        "so_dinh_danh",
+        "ho_ten",
+        "ngay_sinh",
+        "gioi_tinh",
+        "dan_toc",
+        "noi_sinh",
+        "ma_lop",
+        "nghi_co_phep",
+        "nghi_khong_phep",
+    ),
+    "ket_qua_mon": ("ma_hoc_sinh", "mon_hoc", "muc_dat", "diem_ktdk"),
+    "pham_chat_nang_luc": ("ma_hoc_sinh", "tieu_chi", "muc_dat"),
+    "tong_hop": ("ma_hoc_sinh", "nhan_xet"),
+}
+
+# Accepted spellings (lower-case, NFC) of the codes, mapped to the short code.
+SUBJECT_LEVEL_SPELLINGS: Mapping[str, str] = {
+    "t": "T",
+    "hoàn thành tốt": "T",
+    "htt": "T",
+    "h": "H",
+    "hoàn thành": "H",
+    "ht": "H",
+    "c": "C",
+    "chưa hoàn thành": "C",
+    "cht": "C",
+    "m": "M",
+    "miễn": "M",
+}
+CRITERION_LEVEL_SPELLINGS: Mapping[str, str] = {
+    "t": "T",
+    "tốt": "T",
+    "đ": "Đ",
+    "d": "Đ",
+    "đạt": "Đ",
+    "dat": "Đ",
+    "c": "C",
+    "cần cố gắng": "C",
+    "ccg": "C",
+}
+RESULT_SPELLINGS: Mapping[str, str] = {
+    "htxs": "HTXS",
+    "hoàn thành xuất sắc": "HTXS",
+    "htt": "HTT",
+    "hoàn thành tốt": "HTT",
+    "ht": "HT",
+    "hoàn thành": "HT",
+    "cht": "CHT",
+    "chưa hoàn thành": "CHT",
+}
+SEX_SPELLINGS: Mapping[str, str] = {"nam": "Nam", "nữ": "Nữ", "nu": "Nữ"}
+FLAG_SPELLINGS: Mapping[str, str] = {
+    "0": "0",
+    "1": "1",
+    "false": "0",
+    "true": "1",
+    "không": "0",
+    "có": "1",
+}
+
+#: How each column is normalised beyond NFC + trim + empty -> null.
+COLUMN_KINDS: Mapping[str, Mapping[str, str]] = {
+    "hoc_sinh": {
+        "ngay_sinh": "date",
+        "gioi_tinh": "sex",
+        "khuyet_tat_khong_danh_gia": "flag",
+        "chieu_cao": "decimal",
+        "can_nang": "decimal",
+    },
+    "ket_qua_mon": {"mon_hoc": "code", "muc_dat": "subject_level", "diem_ktdk": "score"},
+    "pham_chat_nang_luc": {"tieu_chi": "code", "muc_dat": "criterion_level"},
+    "tong_hop": {"danh_gia": "result", "danh_gia_bo_sung": "flag", "len_lop": "flag"},
+}
+
+_SAVE_AS_UTF8 = (
+    'Mở tệp bằng Excel, chọn File > Save As (Lưu thành), ở ô "Save as type" chọn '
+    '"CSV UTF-8 (Comma delimited) (*.csv)" rồi lưu đè và chạy lại. Hoặc dùng thẳng '
+    "tệp Excel .xlsx (mỗi bảng một trang tính)."
+)
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """One table of a source, as text, with where each row came from."""
+
+    table: str
+    frame: pl.DataFrame  # every column of TABLE_SCHEMAS[table] as String, plus ROW (Int32)
+    source_name: str  # the sheet name (xlsx) or the file name (csv folder)
+    extra_columns: tuple[str, ...] = ()  # columns the format does not know (ignored)
+
+
+@dataclass(frozen=True)
+class RawSource:
+    """A whole source: the tables found, in canonical form but not yet checked."""
+
+    path: Path
+    kind: SourceKind
+    tables: Mapping[str, RawTable]
+    sha256: str  # of the file bytes (of every table file, in table order, for a folder)
+    ignored: tuple[str, ...] = field(default=())  # sheets/files that are not tables
+
+    def frame(self, table: str) -> pl.DataFrame:
+        """The text frame of ``table`` (an empty one if the source has no such table)."""
+        if table in self.tables:
+            return self.tables[table].frame
+        return pl.DataFrame(
+            schema={**dict.fromkeys(TABLE_SCHEMAS[table], pl.String()), ROW: pl.Int32()}
+        )
+
+    def where(self, table: str) -> str:
+        """Where a table came from, for messages: sheet or file name."""
+        raw = self.tables.get(table)
+        return raw.source_name if raw else table
+
+
+def read_source(path: Path) -> RawSource:
+    """Read a workbook (one sheet per table) or a folder of ``<table>.csv`` files."""
+    path = Path(path)
+    if path.is_dir():
+        return _read_csv_folder(path)
+    if path.is_file() and path.suffix.lower() in XLSX_SUFFIXES:
+        return _read_workbook(path)
+    if path.is_file() and path.suffix.lower() == ".csv":
+        raise InputDataError(
+            f"{path.name} là một tệp CSV riêng lẻ; dữ liệu khởi tạo cần đủ các bảng.",
+            hint="Đặt các tệp lop.csv, giao_vien.csv, hoc_sinh.csv, ket_qua_mon.csv, "
+            "pham_chat_nang_luc.csv (và tong_hop.csv) vào một thư mục rồi chỉ ra thư mục đó, "
+            "hoặc dùng một tệp Excel .xlsx với mỗi bảng một trang tính.",
+        )
+    if not path.exists():
+        raise InputDataError(
+            f"Không tìm thấy {path}.", hint="Kiểm tra lại đường dẫn tới tệp dữ liệu."
+        )
+    raise InputDataError(
+        f"Không đọc được {path.name}: chỉ nhận tệp Excel .xlsx hoặc một thư mục tệp .csv.",
+        hint='Trong Excel chọn File > Save As > "Excel Workbook (*.xlsx)" rồi chạy lại.',
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Workbook
+# --------------------------------------------------------------------------------------
+
+
+def _read_workbook(path: Path) -> RawSource:
+    data = path.read_bytes()
+    try:
+        reader = fastexcel.read_excel(data)
+        sheet_names = reader.sheet_names
+    except Exception as exc:  # fastexcel raises its own error tree; any of them means unreadable
+        raise InputDataError(
+            f"Không mở được tệp Excel {path.name}: tệp hỏng hoặc không phải định dạng .xlsx.",
+            hint='Mở tệp bằng Excel rồi lưu lại dạng "Excel Workbook (*.xlsx)"; nếu tệp có mật '
+            "khẩu, bỏ mật khẩu trước.",
+        ) from exc
+    by_table = {_clean_name(n): n for n in sheet_names}
+    found: dict[str, pl.DataFrame] = {}
+    names: dict[str, str] = {}
+    for table in TABLE_SCHEMAS:
+        sheet = by_table.get(table)
+        if sheet is None:
+            continue
+        try:
+            frame = reader.load_sheet(sheet, dtypes="string").to_polars()
+        except Exception as exc:
+            raise InputDataError(
+                f'Không đọc được trang tính "{sheet}" trong {path.name}.',
+                hint="Mở tệp bằng Excel, kiểm tra trang tính này (ô gộp, dữ liệu hỏng) và lưu lại.",
+            ) from exc
+        first = _first_used_row(data, sheet)
+        found[table] = frame.with_columns(
+            pl.int_range(first + 1, first + 1 + frame.height, dtype=pl.Int32).alias(ROW)
+        )
+        names[table] = sheet
+    ignored = tuple(n for n in sheet_names if _clean_name(n) not in TABLE_SCHEMAS)
+    return _assemble(
+        path, "xlsx", found, names, hashlib.sha256(data).hexdigest(), ignored, "trang tính"
+    )
+
+
+_NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+
+def _first_used_row(data: bytes, sheet: str) -> int:
+    """The sheet row (1-based) of the first row holding a value: the header row.
+
+    calamine starts a sheet at its first used row, so without this a sheet whose
+    header is not on row 1 would get every row number wrong. Reads only the start of
+    the sheet's XML; 1 when anything about the package is unexpected.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            wb = etree.fromstring(z.read("xl/workbook.xml"))
+            rid = None
+            for s in wb.iter(f"{{{_NS_MAIN}}}sheet"):
+                if s.get("name") == sheet:
+                    rid = s.get(f"{{{_NS_REL}}}id")
+            rels = etree.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+            target = next(
+                (
+                    r.get("Target")
+                    for r in rels.iter(f"{{{_NS_PKG_REL}}}Relationship")
+                    if r.get("Id") == rid
+                ),
+                None,
+            )
+            if target is None:
+                return 1
+            member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            with z.open(member) as fh:
+                for _, row in etree.iterparse(fh, tag=f"{{{_NS_MAIN}}}row"):
+                    has_value = any(
+                        c.find(f"{{{_NS_MAIN}}}v") is not None
+                        or c.find(f"{{{_NS_MAIN}}}is") is not None
+                        for c in row.iter(f"{{{_NS_MAIN}}}c")
+                    )
+                    if has_value:
+                        return int(row.get("r", "1"))
+                    row.clear()
+    except (KeyError, ValueError, zipfile.BadZipFile, etree.XMLSyntaxError):
+        return 1
+    return 1
+
+
+# --------------------------------------------------------------------------------------
+# CSV folder
+# --------------------------------------------------------------------------------------
+
+
+def _read_csv_folder(folder: Path) -> RawSource:
+    files = {
+        _clean_name(p.stem): p
+        for p in sorted(folder.iterdir())
+        if p.is_file() and p.suffix.lower() == ".csv"
+    }
+    found: dict[str, pl.DataFrame] = {}
+    names: dict[str, str] = {}
+    digest = hashlib.sha256()
+    for table in TABLE_SCHEMAS:
+        file = files.get(table)
+        if file is None:
+            continue
+        data = file.read_bytes()
+        digest.update(table.encode() + b"\0" + data + b"\0")
+        found[table] = _parse_csv(file, data)
+        names[table] = file.name
+    ignored = tuple(p.name for k, p in files.items() if k not in TABLE_SCHEMAS)
+    return _assemble(folder, "csv", found, names, digest.hexdigest(), ignored, "tệp")
+
+
+def _parse_csv(file: Path, data: bytes) -> pl.DataFrame:
+    if data.startswith(b"\xef\xbb\xbf"):  # Excel's "CSV UTF-8" starts with a BOM
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputDataError(
+            f"Tệp {file.name} không được lưu theo bảng mã UTF-8 (byte lạ ở dòng {line}); "
+            "có thể tệp được Excel lưu dạng CSV thường (Windows-1258), nên chữ tiếng Việt "
+            "sẽ bị sai.",
+            hint=_SAVE_AS_UTF8,
+        ) from exc
+    first_line = text.split("\n", 1)[0]
+    # Excel with Vietnamese regional settings separates CSV fields with ';'.
+    separator = ";" if first_line.count(";") > first_line.count(",") else ","
+    try:
+        frame = pl.read_csv(io.BytesIO(data), separator=separator, infer_schema=False)
+    except (pl.exceptions.PolarsError, pl.exceptions.ComputeError) as exc:
+        raise InputDataError(
+            f"Tệp {file.name} không đúng dạng CSV (số cột không khớp hoặc dấu ngoặc kép lệch).",
+            hint="Mở tệp bằng Excel, kiểm tra các ô có dấu phẩy hoặc xuống dòng, rồi lưu lại dạng "
+            '"CSV UTF-8 (Comma delimited)".',
+        ) from exc
+    return frame.with_columns(pl.int_range(2, 2 + frame.height, dtype=pl.Int32).alias(ROW))
+
+
+# --------------------------------------------------------------------------------------
+# Shared: check tables and columns, normalise
+# --------------------------------------------------------------------------------------
+
+
+def _clean_name(name: str) -> str:
+    """A sheet, file or column name as compared with the format: NFC, trimmed, lower-case."""
+    return unicodedata.normalize("NFC", name).strip().lower()
+
+
+def _assemble(
+    path: Path,
+    kind: SourceKind,
+    found: dict[str, pl.DataFrame],
+    names: dict[str, str],
+    sha256: str,
+    ignored: tuple[str, ...],
+    unit: str,
+) -> RawSource:
+    """Check tables and columns, collecting every absence into one error; normalise."""
+    missing: list[str] = []
+    for table in REQUIRED_TABLES:
+        if table not in found:
+            suffix = "" if kind == "xlsx" else ".csv"
+            missing.append(f'thiếu {unit} "{table}{suffix}"')
+    renamed: dict[str, pl.DataFrame] = {}
+    extras: dict[str, tuple[str, ...]] = {}
+    for table, frame in found.items():
+        mapping = {c: _clean_name(c) for c in frame.columns if c != ROW}
+        frame = frame.rename(mapping)
+        known = set(TABLE_SCHEMAS[table])
+        absent = [c for c in REQUIRED_COLUMNS[table] if c not in frame.columns]
+        missing.extend(f'{unit} "{names[table]}" thiếu cột "{c}"' for c in absent)
+        extra = tuple(
+            c
+            for c in frame.columns
+            if c != ROW and c not in known and frame[c].null_count() < frame.height
+        )
+        extras[table] = extra
+        renamed[table] = frame
+    if missing:
+        raise InputDataError(
+            f"{path.name} chưa đúng mẫu dữ liệu khởi tạo: " + "; ".join(missing) + ".",
+            hint="Tên bảng và tên cột phải đúng như mẫu (xem data/sample.xlsx hoặc "
+            "tài liệu định dạng nhập); thêm các bảng/cột còn thiếu rồi chạy lại.",
+        )
+    tables = {
+        table: RawTable(table, _normalise(table, frame), names[table], extras[table])
+        for table, frame in renamed.items()
+    }
+    return RawSource(path=path, kind=kind, tables=tables, sha256=sha256, ignored=ignored)
+
+
+def _text(name: str) -> pl.Expr:
+    e = pl.col(name).cast(pl.String).str.normalize("NFC").str.strip_chars()
+    return pl.when(e == "").then(pl.lit(None, pl.String)).otherwise(e)
+
+
+def _spelled(e: pl.Expr, spellings: Mapping[str, str]) -> pl.Expr:
+    """Known spellings (case-insensitive) to their code; anything else kept as typed."""
+    return e.str.to_lowercase().replace_strict(dict(spellings), default=e, return_dtype=pl.String)
+
+
+_ISO_DATE = r"^\d{4}-\d{1,2}-\d{1,2}( 00:00:00(\.0+)?)?$"
+_VN_DATE = r"^\d{1,2}/\d{1,2}/\d{4}$"
+
+
+def _date(e: pl.Expr) -> pl.Expr:
+    iso = e.str.replace(r" 00:00:00(\.0+)?$", "").str.to_date("%Y-%m-%d", strict=False)
+    vn = e.str.to_date("%d/%m/%Y", strict=False)
+    parsed = (
+        pl.when(e.str.contains(_ISO_DATE))
+        .then(iso)
+        .when(e.str.contains(_VN_DATE))
+        .then(vn)
+        .otherwise(pl.lit(None, pl.Date))
+    )
+    return pl.when(parsed.is_not_null()).then(parsed.dt.to_string("%Y-%m-%d")).otherwise(e)
+
+
+_KIND_EXPR = {
+    "subject_level": lambda e: _spelled(e, SUBJECT_LEVEL_SPELLINGS),
+    "criterion_level": lambda e: _spelled(e, CRITERION_LEVEL_SPELLINGS),
+    "result": lambda e: _spelled(e, RESULT_SPELLINGS),
+    "sex": lambda e: _spelled(e, SEX_SPELLINGS),
+    "flag": lambda e: _spelled(e, FLAG_SPELLINGS),
+    "score": lambda e: pl.when(e.str.to_lowercase() == "m").then(pl.lit("M")).otherwise(e),
+    "code": lambda e: e.str.to_uppercase(),
+    "decimal": lambda e: (
+        pl.when(e.str.contains(r"^\d+[.,]\d*$"))
+        .then(e.str.replace(",", ".", literal=True).str.replace(r"\.?0*$", ""))
+        .otherwise(e)
+    ),
+    "date": _date,
+}
+
+
+def _normalise(table: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Canonical columns in canonical order, as text; rows with no value at all dropped."""
+    kinds = COLUMN_KINDS.get(table, {})
+    exprs = []
+    for name in TABLE_SCHEMAS[table]:
+        if name not in frame.columns:
+            exprs.append(pl.lit(None, pl.String).alias(name))
+            continue
+        e = _text(name)
+        kind = kinds.get(name)
+        if kind is not None:
+            e = _KIND_EXPR[kind](e)
+        exprs.append(e.alias(name))
+    out = frame.select(*exprs, pl.col(ROW))
+    return out.filter(~pl.all_horizontal(pl.exclude(ROW).is_null()))

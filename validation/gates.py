@@ -1,0 +1,132 @@
+"""The gates in order: rows -> references -> rules, and what may go on.
+
+Each gate returns one ``GateReport``. Every gate runs, so the school gets every
+problem of the file in one report, but each later gate sees only what the earlier
+ones accepted (structurally valid rows), so one mistake is reported once, where it
+is. The typed ``SchoolData`` is produced only when no report holds an ERROR:
+a file that breaks a rule is refused as a whole and nothing of it moves on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from hocbaso.dataset import TABLE_SCHEMAS, SchoolData, empty_frame
+from hocbaso.ingest import ROW, RawSource
+from validation.references import check_references
+from validation.report import GateReport, Problem, Severity
+from validation.rows import check_rows, typed
+from validation.rules import check_rules
+
+PER_STUDENT = ("hoc_sinh", "ket_qua_mon", "pham_chat_nang_luc", "tong_hop")
+#: Key cells a row must have for "is there a row for this?" questions.
+KEYS = {
+    "ket_qua_mon": ("ma_hoc_sinh", "mon_hoc"),
+    "pham_chat_nang_luc": ("ma_hoc_sinh", "tieu_chi"),
+    "tong_hop": ("ma_hoc_sinh",),
+    "hoc_sinh": ("ma_hoc_sinh",),
+    "lop": ("ma_lop",),
+    "giao_vien": ("ma_giao_vien",),
+}
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    """Every gate's report, and the typed data when nothing stopped it."""
+
+    reports: list[GateReport]
+    data: SchoolData | None
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per gate
+
+    @property
+    def ok(self) -> bool:
+        """True when no report holds an ERROR (WARNs let the flow go on)."""
+        return all(r.bottom_line for r in self.reports)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [p for r in self.reports for p in r.problems]
+
+    def summary_lines(self) -> list[str]:
+        """One Vietnamese line per gate."""
+        return [r.summary() for r in self.reports]
+
+
+def school_year_start(nam_hoc: str | None, today: dt.date | None = None) -> int:
+    """First year of ``nam_hoc`` ("2025-2026"); without it, the school year of ``today``
+    (a year starts in August)."""
+    if nam_hoc:
+        return int(nam_hoc[:4])
+    today = today or dt.date.today()
+    return today.year if today.month >= 8 else today.year - 1
+
+
+def _error_cells(reports: Iterable[GateReport]) -> dict[str, set[tuple[int, str]]]:
+    cells: dict[str, set[tuple[int, str]]] = {}
+    for rep in reports:
+        for p in rep.problems:
+            if p.severity is Severity.ERROR and p.sheet_row is not None:
+                cells.setdefault(p.table, set()).add((p.sheet_row, p.column or ""))
+    return cells
+
+
+def _without(frame: pl.DataFrame, rows: Iterable[int]) -> pl.DataFrame:
+    bad = sorted(set(rows))
+    return frame.filter(~pl.col(ROW).is_in(bad)) if bad else frame
+
+
+def run_gates(raw: RawSource, *, nam_hoc: str | None = None) -> GateOutcome:
+    """Run rows -> references -> rules on ``raw``; typed data only if no ERROR.
+
+    ``nam_hoc`` ("2025-2026") dates the age rules; pass the workspace's school year.
+    """
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    rows = check_rows(raw)
+    timings["rows"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    row_cells = _error_cells([rows])
+    refs = check_references(raw, {t: frozenset(c) for t, c in row_cells.items()})
+    timings["references"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    bad_cells = _error_cells([rows, refs])
+    bad_rows = {t: {r for r, _ in cells} for t, cells in bad_cells.items()}
+    valid = {t: _without(raw.frame(t), bad_rows.get(t, ())) for t in TABLE_SCHEMAS}
+    present = {
+        t: raw.frame(t).filter(pl.all_horizontal(pl.col(k).is_not_null() for k in KEYS[t]))
+        for t in TABLE_SCHEMAS
+    }
+    tainted: set[str] = set()
+    for t in PER_STUDENT:
+        if bad_rows.get(t):
+            refused = raw.frame(t).filter(pl.col(ROW).is_in(sorted(bad_rows[t])))
+            tainted.update(v for v in refused["ma_hoc_sinh"].to_list() if v is not None)
+    rules = check_rules(
+        valid,
+        present,
+        tainted=tainted,
+        start_year=school_year_start(nam_hoc),
+        has_tong_hop="tong_hop" in raw.tables,
+        dataset=raw.path.name,
+    )
+    timings["rules"] = time.perf_counter() - t0
+
+    reports = [rows, refs, rules]
+    data = None
+    if all(r.bottom_line for r in reports):
+        t0 = time.perf_counter()
+        data = SchoolData(
+            **{
+                t: typed(t, raw.frame(t)) if t in raw.tables else empty_frame(t)
+                for t in TABLE_SCHEMAS
+            }
+        )
+        timings["typed"] = time.perf_counter() - t0
+    return GateOutcome(reports=reports, data=data, timings=timings)
