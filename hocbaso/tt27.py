@@ -133,6 +133,14 @@ def has_periodic_test(mon_hoc: str, khoi: int) -> bool:
     return khoi in PERIODIC_TEST_GRADES.get(mon_hoc, ())
 
 
+def counts_in_result(mon_hoc: str, khoi: int) -> bool:
+    """Whether a studied subject's level counts in the overall result: compulsory ones
+    always, electives while ``ELECTIVES_COUNT_IN_RESULT`` (provisional) holds. Callers
+    of ``overall_result`` pass only the levels for which this is true."""
+    _check_grade(khoi)
+    return khoi in COMPULSORY_GRADES.get(mon_hoc, ()) or ELECTIVES_COUNT_IN_RESULT
+
+
 def tested_subjects(khoi: int) -> tuple[str, ...]:
     """Subject codes of the grade that have an end-of-year periodic test."""
     return tuple(c for c in subjects_taught(khoi) if has_periodic_test(c, khoi))
@@ -417,6 +425,17 @@ def compute_results(data: SchoolData) -> pl.DataFrame:
         "Dùng T (Tốt), Đ (Đạt) hoặc C (Cần cố gắng).",
     )
 
+    if not ELECTIVES_COUNT_IN_RESULT:
+        counted = pl.DataFrame(
+            [(k, c) for k in GRADES for c in subjects_for_grade(k)],
+            schema={"khoi": pl.Int8(), "mon_hoc": pl.String()},
+            orient="row",
+        )
+        kqm = (
+            kqm.join(data.hoc_sinh.select("ma_hoc_sinh", "ma_lop"), on="ma_hoc_sinh")
+            .join(data.lop.select("ma_lop", "khoi"), on="ma_lop")
+            .join(counted, on=["khoi", "mon_hoc"], how="semi")
+        )
     subj = _level_counts(kqm, SUBJECT_LEVELS - {MIEN}, "s_")
     scores = (
         kqm.filter(pl.col("diem_ktdk").is_in(_SCORE_TEXTS))

@@ -131,6 +131,14 @@ def test_elective_counts_in_result() -> None:
     assert tt27.overall_result(["T"] * 8 + ["H"], ["T"] * 13, [10, 10]) is HT
 
 
+@pytest.mark.parametrize(
+    ("code", "khoi", "counts"),
+    [("TV", 1, True), ("TDT", 3, True), ("NN1", 1, True), ("NN1", 4, True)],
+)
+def test_counts_in_result(code: str, khoi: int, counts: bool) -> None:
+    assert tt27.counts_in_result(code, khoi) is counts
+
+
 def test_first_matching_row_wins() -> None:
     # HTXS conditions imply HTT and HT: the table order decides.
     assert [r.xep_loai for r in tt27.RESULT_RULES] == [HTXS, HTT, HT]
