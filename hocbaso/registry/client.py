@@ -185,37 +185,34 @@ class RegistryClient:
 
         with ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="hbs-registry") as pool:
             pending: dict[Future[Receipt], tuple[int, SubmitItem]] = {}
-            while True:
-                while len(pending) < window and not abort.is_set():
-                    nxt = next(source, None)
-                    if nxt is None:
+            try:
+                while True:
+                    while len(pending) < window and not abort.is_set():
+                        nxt = next(source, None)
+                        if nxt is None:
+                            break
+                        pending[pool.submit(self._submit, nxt[1], abort)] = nxt
+                    if not pending:
                         break
-                    pending[pool.submit(self._submit, nxt[1], abort)] = nxt
-                if not pending:
-                    break
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    index, item = pending.pop(future)
-                    try:
-                        finish(index, Outcome(item.ma_hoc_ba, receipt=future.result()))
-                    except RegistryRejected as exc:
-                        if exc.code == "AUTH":
-                            auth_error = auth_error or exc
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        index, item = pending.pop(future)
+                        outcome = self._outcome_of(item, future)
+                        if isinstance(outcome.error, RegistryRejected):
+                            if outcome.error.code == "AUTH":
+                                auth_error = auth_error or outcome.error
+                                abort.set()
+                        elif outcome.error is not None and stop_when_unavailable:
+                            stopped_by = stopped_by or outcome.error
                             abort.set()
-                        finish(index, Outcome(item.ma_hoc_ba, error=exc))
-                    except RegistryUnavailable as exc:
-                        if stop_when_unavailable:
-                            stopped_by = stopped_by or exc
-                            abort.set()
-                        finish(index, Outcome(item.ma_hoc_ba, error=exc))
-                    except RegistryError as exc:  # a malformed answer: the outcome is unknown
-                        finish(
-                            index,
-                            Outcome(
-                                item.ma_hoc_ba,
-                                error=RegistryUnavailable(exc.message, hint=exc.hint),
-                            ),
-                        )
+                        finish(index, outcome)
+            except BaseException:
+                # on_result failed or the run was interrupted: send nothing more; what is
+                # already on the wire ends by itself and a rerun finds it held.
+                abort.set()
+                for future in pending:
+                    future.cancel()
+                raise
         if auth_error is not None:
             raise auth_error
         if stopped_by is not None:
@@ -232,6 +229,15 @@ class RegistryClient:
                     ),
                 )
         return [outcomes[i] for i in sorted(outcomes)]
+
+    @staticmethod
+    def _outcome_of(item: SubmitItem, future: Future[Receipt]) -> Outcome:
+        try:
+            return Outcome(item.ma_hoc_ba, receipt=future.result())
+        except (RegistryRejected, RegistryUnavailable) as exc:
+            return Outcome(item.ma_hoc_ba, error=exc)
+        except RegistryError as exc:  # a malformed answer: the record's fate is unknown
+            return Outcome(item.ma_hoc_ba, error=RegistryUnavailable(exc.message, hint=exc.hint))
 
     def status(self, ma_hoc_ba: str) -> RecordStatus | None:
         """What the registry holds under ``ma_hoc_ba``, or ``None`` if nothing."""

@@ -372,3 +372,17 @@ def test_submit_many_with_refused_credentials_raises(server: RunningServer) -> N
     ):
         c.submit_many(items)
     assert info.value.code == "AUTH"
+
+
+def test_submit_many_stops_sending_when_on_result_fails(server: RunningServer) -> None:
+    items = [sample_package(f"hb-4{i:03d}") for i in range(20)]
+
+    def on_result(outcome: Outcome) -> None:
+        raise OSError("the store is full")
+
+    with (
+        RegistryClient(server.api_url, "demo", "demo-secret", retry=FAST, max_in_flight=1) as c,
+        pytest.raises(OSError),
+    ):
+        c.submit_many(items, on_result=on_result)
+    assert 1 <= server.standin.storage.count_records() <= 3

@@ -185,6 +185,13 @@ def test_429_carries_retry_after(http: httpx.Client, server: RunningServer) -> N
     assert http.get("/hoc-ba/hb-9", headers=auth).status_code == 404
 
 
+def test_slow_answers_wait_first(http: httpx.Client, server: RunningServer) -> None:
+    server.standin.set_faults(Faults(slow_ms=300))
+    started = time.monotonic()
+    _refusal(http.get("/tra-cuu/222222222"), 404, "NOT_FOUND")
+    assert time.monotonic() - started >= 0.3
+
+
 def test_faults_are_reproducible_from_their_seed(tmp_path: Path) -> None:
     def run(directory: Path) -> list[int]:
         faults = Faults(rate_5xx=0.5, seed=42)
