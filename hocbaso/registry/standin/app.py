@@ -13,11 +13,8 @@ run in the thread pool so a slow extra verifier does not stall other requests.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import hmac
-import html
 import math
 import re
 import secrets
@@ -25,7 +22,6 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -33,22 +29,30 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from hocbaso.registry.codes import InvalidMaTraCuu, new_ma_tra_cuu, normalize_ma_tra_cuu
-from hocbaso.registry.results import Refusal
+from hocbaso.registry.standin.answers import (
+    API,
+    ApiError,
+    conflict,
+    invalid,
+    lookup_body,
+    lookup_page,
+    receipt_body,
+    status_body,
+    too_large,
+)
 from hocbaso.registry.standin.checks import (
     RecordFacts,
     RecordRefused,
     Verifier,
     basic_checks,
 )
-from hocbaso.registry.standin.faults import FaultInjector, Faults
+from hocbaso.registry.standin.faults import DROP_KEY, FaultInjector, FaultMiddleware, Faults
 from hocbaso.registry.standin.storage import NewRecord, Storage, StoredRecord
 
-API = "/api/v1"
 _MA_HOC_BA = re.compile(r"^[A-Za-z0-9._-]{1,36}$")
-_DROP_KEY = "hocbaso.drop_after_body"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,35 +61,6 @@ class SchoolClient:
 
     secret: str
     ma_truong: str | None = None
-
-
-class ApiError(Exception):
-    """A refusal answered as ``{"code", "message"}`` with an HTTP status."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        headers: Mapping[str, str] | None = None,
-        details: list[Refusal] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = dict(headers or {})
-        self.details = details or []
-
-    def response(self) -> JSONResponse:
-        body: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.details:
-            body["chi_tiet"] = [{"code": r.code, "message": r.message} for r in self.details]
-        return JSONResponse(body, status_code=self.status, headers=self.headers)
-
-
-class DropConnection(Exception):
-    """Raised after a response has started, so the server closes the connection."""
 
 
 @dataclass
@@ -123,138 +98,6 @@ class StandinState:
             count = len(self._tokens)
             self._tokens.clear()
         return count
-
-
-# --- answers ----------------------------------------------------------------------------------
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _receipt_body(record: StoredRecord) -> dict[str, Any]:
-    return {
-        "ma_hoc_ba": record.ma_hoc_ba,
-        "ma_tra_cuu": record.ma_tra_cuu,
-        "received_at": _iso(record.received_at),
-        "sha256": record.sha256,
-        "trang_thai": record.trang_thai,
-    }
-
-
-def _status_body(record: StoredRecord) -> dict[str, Any]:
-    return {
-        "ma_hoc_ba": record.ma_hoc_ba,
-        "trang_thai": record.trang_thai,
-        "ma_tra_cuu": record.ma_tra_cuu,
-        "sha256": record.sha256,
-        "received_at": _iso(record.received_at),
-        "revoked_at": _iso(record.revoked_at),
-    }
-
-
-def _lookup_body(record: StoredRecord) -> dict[str, Any]:
-    return {
-        "ma_tra_cuu": record.ma_tra_cuu,
-        "truong": record.truong,
-        "ho_va_ten": record.ho_va_ten,
-        "nam_hoc": record.nam_hoc,
-        "sha256": record.sha256,
-        "trang_thai": record.trang_thai,
-        "received_at": _iso(record.received_at),
-        "revoked_at": _iso(record.revoked_at),
-    }
-
-
-_PAGE = """<!doctype html>
-<html lang="vi"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Tra cứu học bạ số</title>
-<style>body{{font-family:sans-serif;max-width:36em;margin:1em auto;padding:0 1em}}
-td{{padding:.2em .6em;vertical-align:top}} .revoked{{color:#b00;font-weight:bold}}</style>
-</head><body><h1>Tra cứu học bạ số</h1>{body}</body></html>"""
-
-
-def _lookup_page(record: StoredRecord | None, message: str | None) -> str:
-    if record is None:
-        return _PAGE.format(body=f"<p>{html.escape(message or '')}</p>")
-    status = (
-        "Có hiệu lực"
-        if record.trang_thai == "accepted"
-        else '<span class="revoked">Đã thu hồi</span>'
-    )
-    rows = [
-        ("Mã tra cứu", html.escape(record.ma_tra_cuu)),
-        ("Trường", html.escape(record.truong)),
-        ("Học sinh", html.escape(record.ho_va_ten)),
-        ("Năm học", html.escape(record.nam_hoc)),
-        ("Trạng thái", status),
-        ("Mã băm SHA-256 của tệp XML", f"<code>{html.escape(record.sha256)}</code>"),
-    ]
-    table = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in rows)
-    return _PAGE.format(
-        body=f"<table>{table}</table><p>Đối chiếu các thông tin trên với bản giấy.</p>"
-    )
-
-
-# --- faults -----------------------------------------------------------------------------------
-
-
-class FaultMiddleware:
-    """Injects the configured faults into ``/api/v1`` requests (pure ASGI, outermost)."""
-
-    def __init__(self, app: ASGIApp, state: StandinState) -> None:
-        self.app = app
-        self.state = state
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(API + "/"):
-            await self.app(scope, receive, send)
-            return
-        faults = self.state.faults
-        config = faults.snapshot()
-        if config.slow_ms:
-            await asyncio.sleep(config.slow_ms / 1000)
-        decision = faults.before_request()
-        if decision == "429":
-            await ApiError(
-                429,
-                "TOO_MANY_REQUESTS",
-                "CSDL Học bạ số đang quá tải, vui lòng gửi lại sau thời gian chờ.",
-                {"Retry-After": str(config.retry_after_s)},
-            ).response()(scope, receive, send)
-            return
-        if decision == "5xx":
-            await ApiError(
-                503, "UNAVAILABLE", "CSDL Học bạ số tạm thời không phục vụ được, thử lại sau."
-            ).response()(scope, receive, send)
-            return
-        if decision == "timeout":
-            await self._hang(receive, config.hang_s)
-            await ApiError(504, "TIMEOUT", "CSDL Học bạ số không xử lý kịp yêu cầu.").response()(
-                scope, receive, send
-            )
-            return
-
-        drop = scope.setdefault(_DROP_KEY, [False])
-
-        async def send_or_drop(message: Message) -> None:
-            await send(message)
-            if message["type"] == "http.response.start" and drop[0]:
-                raise DropConnection
-
-        await self.app(scope, receive, send_or_drop)
-
-    @staticmethod
-    async def _hang(receive: Receive, seconds: float) -> None:
-        """Wait ``seconds`` or until the client goes away, whichever is first."""
-
-        async def until_disconnect() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(until_disconnect(), timeout=seconds)
 
 
 # --- the application --------------------------------------------------------------------------
@@ -342,11 +185,11 @@ def create_app(state: StandinState) -> ASGIApp:
         try:
             facts = basic_checks(ma_hoc_ba, xml, pdf)
         except RecordRefused as exc:
-            raise _invalid(exc.refusals) from exc
+            raise invalid(exc.refusals) from exc
         check_school(client_id, facts.ma_truong)
         refusals = state.verifier(xml, pdf) if state.verifier is not None else []
         if refusals:
-            raise _invalid(refusals)
+            raise invalid(refusals)
         return facts
 
     def accept(client_id: str, ma_hoc_ba: str, xml: bytes, pdf: bytes) -> tuple[int, StoredRecord]:
@@ -372,7 +215,7 @@ def create_app(state: StandinState) -> ASGIApp:
                 return 201, held
         check_school(client_id, held.ma_truong)
         if held.sha256 != sha or held.pdf_sha256 != pdf_sha or held.trang_thai == "revoked":
-            raise _conflict(held)
+            raise conflict(held)
         return 200, held
 
     @app.put(API + "/hoc-ba/{ma_hoc_ba}")
@@ -382,7 +225,7 @@ def create_app(state: StandinState) -> ASGIApp:
             check_ma_hoc_ba(ma_hoc_ba)
             length = request.headers.get("content-length")
             if length is not None and length.isdigit() and int(length) > state.max_body_bytes:
-                raise _too_large(state.max_body_bytes)
+                raise too_large(state.max_body_bytes)
             xml, pdf = await _read_parts(request, state.max_body_bytes)
             status, record = await run_in_threadpool(accept, client_id, ma_hoc_ba, xml, pdf)
         except ApiError as exc:
@@ -393,8 +236,8 @@ def create_app(state: StandinState) -> ASGIApp:
             state.storage.log, "PUT", ma_hoc_ba, status, "DROPPED" if drop else None
         )
         if drop:
-            request.scope[_DROP_KEY][0] = True
-        return JSONResponse(_receipt_body(record), status_code=status)
+            request.scope[DROP_KEY][0] = True
+        return JSONResponse(receipt_body(record), status_code=status)
 
     @app.get(API + "/hoc-ba/{ma_hoc_ba}")
     async def get_hoc_ba(ma_hoc_ba: str, request: Request) -> Response:
@@ -404,7 +247,7 @@ def create_app(state: StandinState) -> ASGIApp:
         if record is None:
             raise ApiError(404, "NOT_FOUND", "CSDL Học bạ số chưa nhận học bạ có mã định danh này.")
         check_school(client_id, record.ma_truong)
-        return JSONResponse(_status_body(record))
+        return JSONResponse(status_body(record))
 
     @app.post(API + "/hoc-ba/{ma_hoc_ba}/thu-hoi")
     async def revoke(ma_hoc_ba: str, request: Request) -> Response:
@@ -424,7 +267,7 @@ def create_app(state: StandinState) -> ASGIApp:
         await run_in_threadpool(state.storage.log, "THU_HOI", ma_hoc_ba, 200 if done else 409, None)
         if not done or record is None:
             raise ApiError(409, "REVOKED", "Học bạ này đã bị thu hồi trước đó.")
-        return JSONResponse(_status_body(record))
+        return JSONResponse(status_body(record))
 
     async def lookup(ma_tra_cuu: str, request: Request) -> Response:
         wants_html = "text/html" in request.headers.get("accept", "")
@@ -437,11 +280,11 @@ def create_app(state: StandinState) -> ASGIApp:
             record = await run_in_threadpool(state.storage.by_ma_tra_cuu, code)
             error = ApiError(404, "NOT_FOUND", "Không có học bạ nào mang mã tra cứu này.")
         if wants_html:
-            page = _lookup_page(record, None if record else error.message)
+            page = lookup_page(record, None if record else error.message)
             return HTMLResponse(page, status_code=200 if record else 404)
         if record is None:
             raise error
-        return JSONResponse(_lookup_body(record))
+        return JSONResponse(lookup_body(record))
 
     app.add_api_route(API + "/tra-cuu/{ma_tra_cuu}", lookup, methods=["GET"])
     app.add_api_route("/tra-cuu/{ma_tra_cuu}", lookup, methods=["GET"])
@@ -467,36 +310,7 @@ def create_app(state: StandinState) -> ASGIApp:
             puts = await run_in_threadpool(state.storage.answers, "PUT")
             return JSONResponse({"records": records, "put_answers": puts})
 
-    return FaultMiddleware(app, state)
-
-
-def _conflict(held: StoredRecord) -> ApiError:
-    if held.trang_thai == "revoked":
-        return ApiError(
-            409,
-            "REVOKED",
-            "Học bạ có mã định danh này đã bị thu hồi; bản sửa phải là phiên bản mới với mã "
-            "định danh mới.",
-        )
-    return ApiError(
-        409,
-        "CONFLICT",
-        "Mã định danh này đã được phát hành với nội dung khác; CSDL không ghi đè học bạ đã "
-        "phát hành.",
-    )
-
-
-def _invalid(refusals: list[Refusal]) -> ApiError:
-    first = refusals[0]
-    return ApiError(422, first.code, first.message, details=refusals)
-
-
-def _too_large(limit: int) -> ApiError:
-    return ApiError(
-        413,
-        "TOO_LARGE",
-        f"Yêu cầu vượt quá dung lượng cho phép ({limit // (1024 * 1024)} MB).",
-    )
+    return FaultMiddleware(app, state.faults)
 
 
 async def _read_parts(request: Request, limit: int) -> tuple[bytes, bytes]:
@@ -522,5 +336,5 @@ async def _read_parts(request: Request, limit: int) -> tuple[bytes, bytes]:
     finally:
         await form.close()
     if len(xml) + len(pdf) > limit:
-        raise _too_large(limit)
+        raise too_large(limit)
     return xml, pdf

@@ -7,12 +7,17 @@ is what tests use when they must know which request fails.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random
 import threading
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hocbaso.registry.standin.answers import API, ApiError
 
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
 Count = Annotated[int, Field(ge=0)]
@@ -35,6 +40,8 @@ class Faults(BaseModel):
     hang_s: Annotated[float, Field(gt=0)] = 30.0
     seed: int | None = 0
 
+
+DROP_KEY = "hocbaso.drop_after_body"  # scope key: the route asks for a drop
 
 Decision = Literal["ok", "429", "5xx", "timeout"]
 
@@ -89,3 +96,64 @@ class FaultInjector:
             if self._take("drop_next"):
                 return True
             return self._random.random() < self.faults.drop_after_body_rate
+
+
+class DropConnection(Exception):
+    """Raised after a response has started, so the server closes the connection."""
+
+
+class FaultMiddleware:
+    """Injects the configured faults into ``/api/v1`` requests (pure ASGI, outermost)."""
+
+    def __init__(self, app: ASGIApp, faults: FaultInjector) -> None:
+        self.app = app
+        self.faults = faults
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(API + "/"):
+            await self.app(scope, receive, send)
+            return
+        faults = self.faults
+        config = faults.snapshot()
+        if config.slow_ms:
+            await asyncio.sleep(config.slow_ms / 1000)
+        decision = faults.before_request()
+        if decision == "429":
+            await ApiError(
+                429,
+                "TOO_MANY_REQUESTS",
+                "CSDL Học bạ số đang quá tải, vui lòng gửi lại sau thời gian chờ.",
+                {"Retry-After": str(config.retry_after_s)},
+            ).response()(scope, receive, send)
+            return
+        if decision == "5xx":
+            await ApiError(
+                503, "UNAVAILABLE", "CSDL Học bạ số tạm thời không phục vụ được, thử lại sau."
+            ).response()(scope, receive, send)
+            return
+        if decision == "timeout":
+            await self._hang(receive, config.hang_s)
+            await ApiError(504, "TIMEOUT", "CSDL Học bạ số không xử lý kịp yêu cầu.").response()(
+                scope, receive, send
+            )
+            return
+
+        drop = scope.setdefault(DROP_KEY, [False])
+
+        async def send_or_drop(message: Message) -> None:
+            await send(message)
+            if message["type"] == "http.response.start" and drop[0]:
+                raise DropConnection
+
+        await self.app(scope, receive, send_or_drop)
+
+    @staticmethod
+    async def _hang(receive: Receive, seconds: float) -> None:
+        """Wait ``seconds`` or until the client goes away, whichever is first."""
+
+        async def until_disconnect() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(until_disconnect(), timeout=seconds)

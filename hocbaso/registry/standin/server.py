@@ -24,13 +24,12 @@ import uvicorn
 from hocbaso.errors import ConfigurationError
 from hocbaso.registry.standin.app import (
     API,
-    DropConnection,
     SchoolClient,
     StandinState,
     create_app,
 )
 from hocbaso.registry.standin.checks import Verifier
-from hocbaso.registry.standin.faults import FaultInjector, Faults
+from hocbaso.registry.standin.faults import DropConnection, FaultInjector, Faults
 from hocbaso.registry.standin.storage import Storage
 
 DEFAULT_PORT = 18765
