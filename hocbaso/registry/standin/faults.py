@@ -2,7 +2,9 @@
 
 Rates are drawn from one seeded random generator, so a sequential run is
 reproducible; the ``*_next`` counters fault exactly the next N requests, which
-is what tests use when they must know which request fails.
+is what tests use when they must know which request fails. ``FaultMiddleware``
+applies them to ``/api/v1`` (the admin endpoints and the HTML lookup page are
+never faulted).
 """
 
 from __future__ import annotations
@@ -99,7 +101,13 @@ class FaultInjector:
 
 
 class DropConnection(Exception):
-    """Raised after a response has started, so the server closes the connection."""
+    """Raised after a response has started, so the server closes the connection.
+
+    ASGI has no way to close a connection before answering, so the status line
+    and headers go out, then the connection closes with the body missing: the
+    client sees a broken answer (httpx: ``RemoteProtocolError``) and cannot know
+    from it whether the record was stored, which is the case being simulated.
+    """
 
 
 class FaultMiddleware:
