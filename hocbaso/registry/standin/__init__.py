@@ -12,6 +12,10 @@ from hocbaso.registry.standin.checks import RecordFacts, Verifier, basic_checks,
 from hocbaso.registry.standin.faults import Faults
 from hocbaso.registry.standin.samples import pdf_attaching, sample_package, sample_xml
 from hocbaso.registry.standin.server import (
+    DEFAULT_PORT,
+    DEMO_CLIENT_ID,
+    DEMO_SECRET,
+    SECRET_ENV,
     RunningServer,
     StandinServer,
     main,
@@ -21,6 +25,10 @@ from hocbaso.registry.standin.server import (
 from hocbaso.registry.standin.storage import Storage
 
 __all__ = [
+    "DEFAULT_PORT",
+    "DEMO_CLIENT_ID",
+    "DEMO_SECRET",
+    "SECRET_ENV",
     "Faults",
     "RecordFacts",
     "RunningServer",

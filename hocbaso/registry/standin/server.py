@@ -34,6 +34,8 @@ from hocbaso.registry.standin.storage import Storage
 
 DEFAULT_PORT = 18765
 SECRET_ENV = "HBS_REGISTRY_SECRET"
+DEMO_CLIENT_ID = "demo"  # the demo credentials, matching [registry] defaults in school.toml
+DEMO_SECRET = "demo-secret"  # used when SECRET_ENV is not set
 _START_TIMEOUT_S = 10.0
 
 
@@ -68,7 +70,7 @@ class StandinServer:
         max_body_bytes: int = 25 * 1024 * 1024,
         admin: bool = True,
     ) -> None:
-        given = clients if clients is not None else {"demo": "demo-secret"}
+        given = clients if clients is not None else {DEMO_CLIENT_ID: DEMO_SECRET}
         self.storage = Storage(directory)
         self.state = StandinState(
             storage=self.storage,
@@ -208,8 +210,8 @@ def serve_forever(
     directory: Path | str,
     host: str = "127.0.0.1",
     port: int = DEFAULT_PORT,
-    client_id: str = "demo",
-    client_secret: str = "demo-secret",
+    client_id: str = DEMO_CLIENT_ID,
+    client_secret: str = DEMO_SECRET,
     *,
     verifier: Verifier | None = None,
     faults: Faults | None = None,
@@ -244,11 +246,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
-    parser.add_argument("--client-id", default="demo")
+    parser.add_argument("--client-id", default=DEMO_CLIENT_ID)
     parser.add_argument(
         "--faults", default=None, help='cấu hình lỗi giả lập dạng JSON, ví dụ {"rate_5xx": 0.2}'
     )
     args = parser.parse_args(argv)
-    secret = os.environ.get(SECRET_ENV, "demo-secret")
+    secret = os.environ.get(SECRET_ENV, DEMO_SECRET)
     faults = Faults.model_validate_json(args.faults) if args.faults else None
     serve_forever(args.directory, args.host, args.port, args.client_id, secret, faults=faults)
