@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from hocbaso.errors import ConfigurationError, SigningError
+from hocbaso.signing.keycache import install_key_cache
 
 ARCH = "hocbaso-demo"
 MANIFEST = "pki.json"
@@ -203,7 +204,7 @@ def _signer_extensions() -> list[dict[str, Any]]:
     ]
 
 
-def _base_config(organisation: str, host: str, port: int, now: dt.datetime) -> dict[str, Any]:
+def _base_config(host: str, port: int, now: dt.datetime) -> dict[str, Any]:
     start = now - dt.timedelta(days=1)
     ca_validity = {"valid-from": _when(start), "valid-to": _when(start + dt.timedelta(days=3650))}
     svc_validity = {"valid-from": _when(start), "valid-to": _when(start + dt.timedelta(days=1825))}
@@ -331,11 +332,12 @@ def _add_subject(
 
 
 def load_architecture(directory: Path) -> PKIArchitecture:
-    """Build certomancer's architecture from ``certomancer.yml`` (keys are read here, once)."""
+    """Build certomancer's architecture from ``certomancer.yml`` (each key read once, on use)."""
+    install_key_cache()
     try:
-        cfg = CertomancerConfig.from_file(
-            str(directory / CONFIG_FILE), key_search_dir=str(directory)
-        )
+        raw = yaml.safe_load((directory / CONFIG_FILE).read_text(encoding="utf-8"))
+        # Lazy keys: only the keys that are used get decrypted (each costs a KDF run).
+        cfg = CertomancerConfig(raw, key_search_dir=str(directory), lazy_load_keys=True)
         return cfg.get_pki_arch(ArchLabel(ARCH))
     except (OSError, ValueError, KeyError) as exc:
         raise SigningError(
@@ -415,6 +417,12 @@ def create_demo_pki(
     in the manifest). Everything is valid from one day before ``now`` so that clocks
     a little apart still agree.
     """
+    for person in people:
+        if person.personal_id is not None and not re.fullmatch(r"\d{12}", person.personal_id):
+            raise ConfigurationError(
+                f"Số định danh cá nhân của người ký '{person.key}' phải gồm đúng 12 chữ số.",
+                hint="Sửa cột so_dinh_danh của giáo viên này trong tệp nguồn rồi chạy lại.",
+            )
     directory = Path(directory).resolve()
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "keys").mkdir(exist_ok=True)
@@ -442,7 +450,7 @@ def create_demo_pki(
             "note": "PKI thử nghiệm, chỉ dùng cho demo và kiểm thử; không có giá trị pháp lý.",
             "identities": {},
         }
-        config = _base_config(organisation, host, port, now)
+        config = _base_config(host, port, now)
         password = secrets.token_urlsafe(12)
         _write_json(
             password_path, {"mat_khau": password, "ghi_chu": "Chỉ dùng cho PKI thử nghiệm."}
@@ -464,11 +472,6 @@ def create_demo_pki(
         )
     ]
     for person in people:
-        if person.personal_id is not None and not re.fullmatch(r"\d{12}", person.personal_id):
-            raise ConfigurationError(
-                f"Số định danh cá nhân của người ký '{person.key}' phải gồm đúng 12 chữ số.",
-                hint="Sửa cột so_dinh_danh của giáo viên này trong tệp nguồn rồi chạy lại.",
-            )
         entity = {"common-name": person.name, "organization-name": organisation}
         if person.personal_id:
             entity["user-id"] = f"CCCD:{person.personal_id}"

@@ -5,10 +5,8 @@ talk to real HTTP services, as they would with a real CA; the demo runs them in 
 background thread of the same process. certomancer's Animator (a WSGI app) answers
 every request; werkzeug serves it on ``127.0.0.1``.
 
-Speed: certomancer's responders reload their private key for every response (an
-RSA key load costs tens of milliseconds because ``cryptography`` validates it).
-``install_key_cache`` wraps certomancer's crypto backend so that each key is loaded
-once per process; the responses are the same, only faster.
+Speed: certomancer's responders would reload their private key for every response;
+``hocbaso.signing.keycache`` (installed whenever the PKI is loaded) keeps each key.
 
 The services reread ``certomancer.yml`` when it changes, so a revocation made with
 ``revoke_identity`` is answered by OCSP from the next request on.
@@ -16,62 +14,20 @@ The services reread ``certomancer.yml`` when it changes, so a revocation made wi
 
 from __future__ import annotations
 
+import datetime as dt
+import socket
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import certomancer.crypto_utils as certomancer_crypto
-from asn1crypto import algos, keys
 from certomancer.integrations.animator import Animator, AnimatorArchStore
 from certomancer.registry import ArchLabel, PKIArchitecture
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from hocbaso.errors import SigningError
 from hocbaso.signing.pki import ARCH, DemoPki, load_architecture, load_demo_pki
-
-
-class _KeptKeyBackend(certomancer_crypto.PycaCryptographyBackend):
-    """certomancer's backend, with each private key parsed once and kept in memory."""
-
-    def __init__(self) -> None:
-        self._keys: dict[bytes, Any] = {}
-        self._lock = threading.Lock()
-
-    def _loaded(self, private_key: keys.PrivateKeyInfo) -> Any:
-        der = private_key.dump()
-        with self._lock:
-            key = self._keys.get(der)
-            if key is None:
-                key = serialization.load_der_private_key(der, password=None)
-                self._keys[der] = key
-        return key
-
-    def generic_sign(
-        self,
-        private_key: keys.PrivateKeyInfo,
-        tbs_bytes: bytes,
-        sd_algo: algos.SignedDigestAlgorithm,
-    ) -> bytes:
-        mechanism = sd_algo.signature_algo
-        if mechanism not in ("rsassa_pkcs1v15", "ecdsa"):
-            return super().generic_sign(private_key, tbs_bytes, sd_algo)
-        key = self._loaded(private_key)
-        hash_algo = getattr(hashes, sd_algo.hash_algo.upper())()
-        if isinstance(key, rsa.RSAPrivateKey) and mechanism == "rsassa_pkcs1v15":
-            return key.sign(tbs_bytes, padding.PKCS1v15(), hash_algo)
-        if isinstance(key, ec.EllipticCurvePrivateKey) and mechanism == "ecdsa":
-            return key.sign(tbs_bytes, ec.ECDSA(hash_algo))
-        return super().generic_sign(private_key, tbs_bytes, sd_algo)
-
-
-def install_key_cache() -> None:
-    """Make certomancer keep loaded keys for the rest of the process (idempotent)."""
-    if not isinstance(certomancer_crypto.CRYPTO_BACKEND, _KeptKeyBackend):
-        certomancer_crypto.CRYPTO_BACKEND = _KeptKeyBackend()
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -79,6 +35,28 @@ class _QuietHandler(WSGIRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
+
+
+class _WholeSecondAnimator(Animator):
+    """certomancer's Animator with response times cut to whole seconds.
+
+    OCSP ``producedAt`` with fractions of a second is refused by strict DER parsers
+    (``cryptography`` among them); whole seconds are what real responders send.
+    """
+
+    def at_time(self, request: Any) -> dt.datetime:
+        moment: dt.datetime = super().at_time(request)
+        return moment.replace(microsecond=0)
+
+
+def _port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 class _ReloadingApp:
@@ -89,7 +67,7 @@ class _ReloadingApp:
         self._lock = threading.Lock()
         self._mtime = -1.0
         self._architectures: dict[ArchLabel, PKIArchitecture] = {}
-        self._animator = Animator(
+        self._animator = _WholeSecondAnimator(
             AnimatorArchStore(self._architectures), with_web_ui=False, allow_time_override=False
         )
         self.refresh()
@@ -131,19 +109,26 @@ class DemoPkiServices:
         """Load the keys once, bind the port and serve in a daemon thread."""
         if self._server is not None:
             return self
-        install_key_cache()
+        busy = SigningError(
+            f"Không mở được dịch vụ PKI thử nghiệm tại {self.pki.base_url}: cổng đang bận.",
+            hint="Cổng đang bị chương trình khác dùng (có thể là một lần chạy khác); tắt "
+            "chương trình đó, hoặc tạo lại PKI thử nghiệm với cổng khác.",
+        )
+        if not _port_is_free(self.pki.host, self.pki.port):
+            raise busy
         app = _ReloadingApp(self.pki)
         try:
             server = make_server(
                 self.pki.host, self.pki.port, app, threaded=True, request_handler=_QuietHandler
             )
-        except OSError as exc:
-            raise SigningError(
-                f"Không mở được dịch vụ PKI thử nghiệm tại {self.pki.base_url}: {exc.strerror}.",
-                hint="Cổng đang bị chương trình khác dùng; tắt chương trình đó "
-                "hoặc tạo lại PKI thử nghiệm với cổng khác.",
-            ) from exc
-        thread = threading.Thread(target=server.serve_forever, name="hocbaso-demo-pki", daemon=True)
+        except (OSError, SystemExit) as exc:  # werkzeug exits when the port is taken
+            raise busy from exc
+        thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.1},  # stop() returns within 0.1 s
+            name="hocbaso-demo-pki",
+            daemon=True,
+        )
         thread.start()
         self._server, self._thread = server, thread
         return self
