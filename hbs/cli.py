@@ -39,26 +39,34 @@ VERBS_HELP = {
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="hbs", description="Học bạ số: từng bước của kế hoạch triển khai, mỗi bước là một "
-        "luồng Prefect.",
+        prog="hbs",
+        description="Học bạ số: từng bước của kế hoạch triển khai, mỗi bước là một luồng Prefect.",
     )
     sub = parser.add_subparsers(dest="verb", required=True, metavar="LỆNH")
 
     def verb(name: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=VERBS_HELP[name], description=VERBS_HELP[name])
-        p.add_argument("--workspace", type=Path, default=Path("workspace"),
-                       help="thư mục làm việc của trường (mặc định: ./workspace)")
+        p.add_argument(
+            "--workspace",
+            type=Path,
+            default=Path("workspace"),
+            help="thư mục làm việc của trường (mặc định: ./workspace)",
+        )
         return p
 
-    verb("demo").add_argument("--source", type=Path, default=None,
-                              help="tệp dữ liệu thay cho trường mẫu")
+    verb("demo").add_argument(
+        "--source", type=Path, default=None, help="tệp dữ liệu thay cho trường mẫu"
+    )
     p = verb("init")
     p.add_argument("--source", type=Path, required=False, help="tệp .xlsx hoặc thư mục .csv")
-    p.add_argument("--csdl-nganh", type=Path, default=None,
-                   help="tệp xuất từ CSDL ngành để đối chiếu học sinh")
+    p.add_argument(
+        "--csdl-nganh", type=Path, default=None, help="tệp xuất từ CSDL ngành để đối chiếu học sinh"
+    )
     verb("configure")
     for name in ("lock", "stamp", "submit"):
-        verb(name).add_argument("--class", dest="ma_lop", default=None, help="chỉ một lớp, ví dụ 3A")
+        verb(name).add_argument(
+            "--class", dest="ma_lop", default=None, help="chỉ một lớp, ví dụ 3A"
+        )
     p = verb("unlock")
     p.add_argument("--class", dest="ma_lop", required=True)
     p.add_argument("--reason", required=True, help="lý do mở khóa (ghi vào nhật ký)")
@@ -88,6 +96,8 @@ def _quiet_known_errors() -> None:
     """Drop tracebacks of project errors from the console: the message says it all."""
     import logging
 
+    import prefect  # noqa: F401  (sets up Prefect's console handlers, which get the filter)
+
     class _Filter(logging.Filter):
         def filter(self, record: logging.LogRecord) -> bool:
             if record.exc_info and isinstance(record.exc_info[1], HocBaSoError):
@@ -112,9 +122,16 @@ def _run_flow(flow: Callable[..., Any], **params: Any) -> Any:
 
 
 def _print_gate_error(err: GateError) -> None:
-    print(err.user_message(), file=sys.stderr)
-    for line in getattr(err, "first_lines", [])[:20]:
-        print(f"  {line}", file=sys.stderr)
+    """The first problems, one line each: table, sheet row, column, value, what to do."""
+    print(f"LỖI: {err.user_message()}", file=sys.stderr)
+    problems = [p for r in err.reports for p in r.problems if p.severity.value == "ERROR"]
+    for p in problems[:20]:
+        where = f"bảng {p.table}" + (f", dòng {p.sheet_row}" if p.sheet_row else "")
+        where += f", cột {p.column}" if p.column else ""
+        value = f" (giá trị: “{p.value}”)" if p.value not in (None, "") else ""
+        print(f"  - {where}{value}: {p.message_vi}", file=sys.stderr)
+    if len(problems) > 20:
+        print(f"  … và {len(problems) - 20} lỗi khác.", file=sys.stderr)
     if err.report_path:
         print(f"Báo cáo đầy đủ: {err.report_path}", file=sys.stderr)
 

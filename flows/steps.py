@@ -1,0 +1,93 @@
+"""The steps of the school's plan (kế hoạch triển khai), one flow each.
+
+Each flow reads like the plan: which batches, which step, what is published.
+The work is in ``tasks/`` (thin) and ``hocbaso/`` (the logic).
+"""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from hocbaso.model import TrangThai as S
+from hocbaso.services import workspace_services
+from hocbaso.steps import StepOutcome
+from hocbaso.store import ImportSummary
+from tasks.common import publish_outcomes
+from tasks.configure import configure_task
+from tasks.initialize import compute_results_task, gate_task, load_store_task, read_source_task
+from tasks.records import classes_in_state, lock_class_task, sign_class_task, submit_class_task
+from tasks.report import report_task
+
+SIGN_FROM: dict[str, S] = {"gvcn": S.LOCKED, "ht": S.SIGNED_GVCN, "condau": S.SIGNED_HT}
+
+
+@flow(name="khoi-tao-du-lieu", log_prints=True)
+def khoi_tao_du_lieu(workspace: str, source: str) -> ImportSummary:
+    """Initialize: read the school's file, check it through every gate, load the store."""
+    raw = read_source_task(source)
+    checked = gate_task(workspace, raw)
+    results = compute_results_task(checked.data)
+    summary = load_store_task(workspace, checked.data, results, raw)
+    for line in summary.lines_vi():
+        print(line)
+    return summary
+
+
+@flow(name="cau-hinh", log_prints=True)
+def cau_hinh(workspace: str) -> dict[str, int | str]:
+    """Configure: who signs which class, the principal, the seal, their certificates."""
+    return configure_task(workspace)
+
+
+@flow(name="chot-du-lieu", log_prints=True)
+def chot_du_lieu(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]:
+    """Lock: build each class's records, validate them, render them, freeze them."""
+    outcomes = [
+        lock_class_task(workspace, c) for c in classes_in_state(workspace, [S.DRAFT.value], ma_lop)
+    ]
+    publish_outcomes("chot-du-lieu", "Chốt dữ liệu", outcomes)
+    return outcomes
+
+
+@flow(name="ky-hoc-ba", log_prints=True)
+def ky_hoc_ba(workspace: str, role: str, ma_lop: str | None = None) -> list[StepOutcome]:
+    """Sign: the homeroom teacher of each class (role gvcn), then the principal (role ht)."""
+    with workspace_services(workspace, pki=True):
+        outcomes = [
+            sign_class_task(workspace, c, role)
+            for c in classes_in_state(workspace, [SIGN_FROM[role].value], ma_lop)
+        ]
+    publish_outcomes(f"ky-{role}", f"Ký học bạ ({role.upper()})", outcomes)
+    return outcomes
+
+
+@flow(name="dong-dau", log_prints=True)
+def dong_dau(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]:
+    """Stamp: the school's organisational seal and a trusted timestamp on every record."""
+    with workspace_services(workspace, pki=True):
+        outcomes = [
+            sign_class_task(workspace, c, "condau")
+            for c in classes_in_state(workspace, [SIGN_FROM["condau"].value], ma_lop)
+        ]
+    publish_outcomes("dong-dau", "Đóng dấu và gắn dấu thời gian", outcomes)
+    return outcomes
+
+
+@flow(name="nop-csdl-hoc-ba-so", log_prints=True)
+def nop_hoc_ba(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]:
+    """Submit: send sealed records to CSDL Học bạ số and keep each receipt (mã tra cứu)."""
+    waiting = [S.SEALED.value, S.SUBMITTED.value]
+    with workspace_services(workspace, registry=True):
+        outcomes = [
+            submit_class_task(workspace, c) for c in classes_in_state(workspace, waiting, ma_lop)
+        ]
+    publish_outcomes("nop-hoc-ba", "Nộp CSDL Học bạ số", outcomes)
+    return outcomes
+
+
+@flow(name="bao-cao-thong-ke", log_prints=True)
+def bao_cao(workspace: str) -> str:
+    """Report: results per grade and progress per class, as artifacts and a workbook."""
+    path = report_task(workspace)
+    print(f"Báo cáo thống kê: {path}")
+    return str(path)

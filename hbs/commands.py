@@ -1,0 +1,145 @@
+"""What each verb of `hbs` does: pick the flow, its parameters, print the outcome."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hbs.prefect_server import PrefectApi, ensure_server, stop_server
+from hocbaso.config import CONFIG_FILE, Workspace
+from hocbaso.errors import ConfigurationError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = REPO_ROOT / "data"
+
+RunFlow = Callable[..., Any]
+
+
+def prefect_api(workspace: Path, *, create: bool) -> PrefectApi:
+    """Make sure the workspace exists (for demo/init) and a Prefect API answers."""
+    if create:
+        workspace.mkdir(parents=True, exist_ok=True)
+    elif not workspace.is_dir():
+        raise ConfigurationError(
+            f"Không có thư mục làm việc {workspace}.",
+            hint="Chạy `hbs demo` hoặc `hbs init --source <tệp>` với --workspace đúng thư mục.",
+        )
+    return ensure_server(workspace)
+
+
+def _prepare_demo_workspace(workspace: Path) -> None:
+    target = workspace / CONFIG_FILE
+    if not target.exists():
+        shutil.copyfile(SAMPLE_DIR / CONFIG_FILE, target)
+
+
+def run_verb(
+    verb: str, args: argparse.Namespace, workspace: Path, api: PrefectApi, run_flow: RunFlow
+) -> int:
+    from flows import plan, records, steps
+
+    ws = str(workspace)
+    if verb == "demo":
+        _prepare_demo_workspace(workspace)
+        source = args.source or SAMPLE_DIR / "sample.xlsx"
+        started = time.perf_counter()
+        timings = run_flow(plan.ke_hoach_hoc_ba_so, workspace=ws, source=str(source.resolve()))
+        _print_demo_summary(workspace, api, timings, time.perf_counter() - started)
+        return 0
+    if verb == "init":
+        if args.source is None:
+            Workspace(workspace).load_config()
+            from hocbaso.store import Store
+
+            Store(Workspace(workspace).store_path).create()
+            print(f"Đã tạo kho dữ liệu trống: {Workspace(workspace).store_path}")
+            return 0
+        run_flow(steps.khoi_tao_du_lieu, workspace=ws, source=str(args.source.resolve()))
+    elif verb == "configure":
+        run_flow(steps.cau_hinh, workspace=ws)
+    elif verb == "lock":
+        run_flow(steps.chot_du_lieu, workspace=ws, ma_lop=args.ma_lop)
+    elif verb == "unlock":
+        run_flow(records.mo_khoa, workspace=ws, ma_lop=args.ma_lop, ly_do=args.reason)
+    elif verb == "sign":
+        run_flow(steps.ky_hoc_ba, workspace=ws, role=args.role, ma_lop=args.ma_lop)
+    elif verb == "stamp":
+        run_flow(steps.dong_dau, workspace=ws, ma_lop=args.ma_lop)
+    elif verb == "submit":
+        run_flow(steps.nop_hoc_ba, workspace=ws, ma_lop=args.ma_lop)
+    elif verb == "revoke":
+        run_flow(records.thu_hoi, workspace=ws, ma_hoc_ba=args.ma_hoc_ba, ly_do=args.reason)
+    elif verb == "print":
+        run_flow(records.in_ban_giay, workspace=ws, ma_lop=args.ma_lop, out=str(args.out.resolve()))
+    elif verb == "report":
+        run_flow(steps.bao_cao, workspace=ws)
+    print(f"Xem các lần chạy trong giao diện Prefect: {api.ui_url}")
+    return 0
+
+
+def _print_demo_summary(
+    workspace: Path, api: PrefectApi, timings: dict[str, float], total: float
+) -> None:
+    from hocbaso.report import build_report
+    from hocbaso.store import Store
+
+    report = build_report(Store(Workspace(workspace).store_path))
+    print()
+    print("=== Học bạ số: chạy thử trên trường mẫu đã xong ===")
+    print(f"Tổng số học bạ: {report.total_records}")
+    for row in report.tong_quan.iter_rows(named=True):
+        print(f"  - {row['trang_thai']}: {row['so_hoc_ba']}")
+    print("Thời gian từng bước (giây):")
+    for step, seconds in timings.items():
+        print(f"  - {step}: {seconds:.1f}")
+    print(f"  - tổng: {total:.1f}")
+    print(f"Thư mục làm việc: {workspace}")
+    print(f"  - kho dữ liệu: {workspace / 'hbs.duckdb'} (xem view v_hoc_ba, v_danh_gia_cuoi_nam)")
+    print(f"  - tệp học bạ (XML, PDF): {workspace / 'tep'}")
+    print(f"  - báo cáo: {workspace / 'bao_cao'}")
+    print(
+        f"Giao diện Prefect: {api.ui_url} (máy chủ vẫn chạy; tắt bằng "
+        f"`hbs server stop --workspace {workspace}`)"
+    )
+
+
+def server(workspace: Path, action: str) -> int:
+    if action == "stop":
+        stopped = stop_server(workspace)
+        print("Đã tắt máy chủ Prefect." if stopped else "Không có máy chủ Prefect nào đang chạy.")
+        return 0
+    api = ensure_server(workspace)
+    print(f"Máy chủ Prefect: {api.ui_url}")
+    return 0
+
+
+def registry_serve(workspace: Path, port: int | None) -> int:
+    from hocbaso.services import serve_registry_forever
+
+    serve_registry_forever(Workspace(workspace), port)
+    return 0
+
+
+def verify(workspace: Path, files: list[Path]) -> int:
+    from hocbaso.verification import verify_files
+
+    reports = verify_files(Workspace(workspace), files)
+    ok = True
+    for report in reports:
+        print(report.summary())
+        ok = ok and report.passed
+    return 0 if ok else 1
+
+
+def audit_verify(workspace: Path) -> int:
+    from hocbaso.store import Store, verify_chain
+
+    store = Store(Workspace(workspace).store_path)
+    with store.connect() as con:
+        check = verify_chain(con)
+    print(check.summary())
+    return 0 if check.intact else 1

@@ -1,0 +1,126 @@
+"""Sign and stamp (ký, đóng dấu): the signers of a class sign every record waiting for them.
+
+Order per record: the homeroom teacher (``gvcn``), the principal (``ht``), then
+the school's organisational seal with a trusted timestamp (``condau``). Each
+signer signs both the XML (an XAdES signature that covers the data and the
+earlier signatures) and the PDF (an incremental PAdES signature). The key is
+loaded once per class, one HTTP session serves the batch's timestamp and
+revocation requests, and the store moves the whole class in one transaction
+after every file is written, so a crash signs nothing twice in the store: the
+rerun starts again from the state the store holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+from hocbaso import keys
+from hocbaso.config import SchoolConfig, Workspace
+from hocbaso.errors import RecordError
+from hocbaso.files import read_content, store_content
+from hocbaso.model import TrangThai
+from hocbaso.record import data_digest
+from hocbaso.render import extract_record_xml
+from hocbaso.roster import load_roster
+from hocbaso.signing import (
+    RecordSigner,
+    Role,
+    ServiceSession,
+    TrustSettings,
+    async_sign_record_pdf,
+    async_sign_record_xml,
+)
+from hocbaso.steps import StepOutcome
+from hocbaso.store import RecordChange, Store, current_records, transition
+
+SIGN_FROM: dict[str, TrangThai] = {
+    "gvcn": TrangThai.LOCKED,
+    "ht": TrangThai.SIGNED_GVCN,
+    "condau": TrangThai.SIGNED_HT,
+}
+SIGN_TO: dict[str, TrangThai] = {
+    "gvcn": TrangThai.SIGNED_GVCN,
+    "ht": TrangThai.SIGNED_HT,
+    "condau": TrangThai.SEALED,
+}
+AUDIT_ROLE = {"gvcn": "gvcn", "ht": "hieu_truong", "condau": "van_thu_giu_dau"}
+
+
+def read_record_files(ws: Workspace, record: dict[str, Any]) -> tuple[bytes, bytes]:
+    """A record's current XML and PDF, checked against the store before anyone signs.
+
+    The XML must have the hash the store holds and the frozen data digest; the PDF
+    is stored under its own hash and must carry the same record data.
+    """
+    xml = read_content(ws, record["xml_path"], record["sha256"])
+    pdf = read_content(ws, record["pdf_path"], Path(record["pdf_path"]).stem)
+    if data_digest(xml) != record["sha256_du_lieu"]:
+        raise RecordError(
+            f"Dữ liệu của học bạ {record['ma_hoc_ba']} khác với dữ liệu đã chốt.",
+            hint="Không ký tiếp; chạy `hbs verify` và báo cho tổ công tác.",
+        )
+    if data_digest(extract_record_xml(pdf)) != record["sha256_du_lieu"]:
+        raise RecordError(
+            f"Bản PDF của học bạ {record['ma_hoc_ba']} không mang đúng dữ liệu đã chốt.",
+            hint="Không ký tiếp; chạy `hbs verify` và báo cho tổ công tác.",
+        )
+    return xml, pdf
+
+
+async def _sign_batch(
+    ws: Workspace,
+    records: list[dict[str, Any]],
+    signer: RecordSigner,
+    role: Role,
+    tsa_url: str | None,
+    trust: TrustSettings,
+) -> list[RecordChange]:
+    changes = []
+    async with ServiceSession(tsa_url=tsa_url, trust=trust) as session:
+        for record in records:
+            xml, pdf = read_record_files(ws, record)
+            signed_xml = await async_sign_record_xml(
+                xml, signer, role, timestamper=session.timestamper if role == "condau" else None
+            )
+            signed_pdf = await async_sign_record_pdf(pdf, signer, role, session=session)
+            xml_path, xml_sha = store_content(ws, signed_xml, ".xml")
+            pdf_path, _ = store_content(ws, signed_pdf, ".pdf")
+            changes.append(
+                RecordChange(
+                    record["ma_hoc_ba"],
+                    {"sha256": xml_sha, "xml_path": xml_path, "pdf_path": pdf_path},
+                )
+            )
+    return changes
+
+
+def sign_class(
+    ws: Workspace, config: SchoolConfig, store: Store, ma_lop: str, role: Role
+) -> StepOutcome:
+    """``role`` signs every record of ``ma_lop`` that waits for it; one transaction."""
+    started = time.perf_counter()
+    records = current_records(store, states=[SIGN_FROM[role]], ma_lop=ma_lop)
+    if not records:
+        return StepOutcome(role, ma_lop, 0, time.perf_counter() - started)
+    roster = load_roster(store, config)
+    if role == "gvcn":
+        who, person, role_vi = (
+            roster.gvcn[ma_lop].ma_giao_vien,
+            roster.gvcn[ma_lop],
+            f"GVCN lớp {ma_lop}",
+        )
+    elif role == "ht":
+        who, person, role_vi = roster.hieu_truong.ma_giao_vien, roster.hieu_truong, "Hiệu trưởng"
+    else:
+        who, person, role_vi = keys.SEAL, None, "con dấu của trường"
+    trust = TrustSettings.from_files(keys.trust_roots(ws, config))
+    tsa_url = keys.tsa_url(ws, config) if role == "condau" else None
+    with keys.open_signer(ws, config, who) as signer:
+        if person is not None:
+            keys.check_signer_is(signer, person, role_vi)
+        changes = asyncio.run(_sign_batch(ws, records, signer, role, tsa_url, trust))
+    transition(store, changes, SIGN_TO[role], vai_tro=AUDIT_ROLE[role], hanh_dong=f"ky_{role}")
+    return StepOutcome(role, ma_lop, len(changes), time.perf_counter() - started)

@@ -1,0 +1,189 @@
+"""After the lock: unlocking before the seal, revoking after issue, the paper copy.
+
+Unlocking and revoking are the principal's decisions. The command proves it:
+the principal's own key signs a statement of the decision (action, class or
+record, reason, time), and the signature and certificate fingerprint go into
+the audit event. Nobody else's certificate is accepted.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+from hocbaso import keys
+from hocbaso.config import SchoolConfig, Workspace
+from hocbaso.errors import RegistryRejected, StoreError, TransitionError
+from hocbaso.files import read_content, write_atomic
+from hocbaso.model import TrangThai
+from hocbaso.render import render_paper_copy
+from hocbaso.roster import load_roster
+from hocbaso.services import registry_client
+from hocbaso.signing import RecordSigner
+from hocbaso.store import RecordChange, Store, apply_transition, current_records
+from hocbaso.store.audit import append_events
+
+BEFORE_SEAL = (TrangThai.LOCKED, TrangThai.SIGNED_GVCN, TrangThai.SIGNED_HT)
+
+
+def _require_reason(ly_do: str) -> str:
+    if not ly_do.strip():
+        raise StoreError("Thao tác này phải có lý do.", hint="Ghi lý do bằng tham số --reason.")
+    return ly_do.strip()
+
+
+def _sign_statement(signer: RecordSigner, statement: dict[str, Any]) -> dict[str, Any]:
+    """The principal's signature over the decision, kept in the audit event."""
+    body = json.dumps(statement, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    key = signer.xml_key
+    if isinstance(key, rsa.RSAPrivateKey):
+        sig = key.sign(body, padding.PKCS1v15(), hashes.SHA256())
+    elif isinstance(key, ec.EllipticCurvePrivateKey):
+        sig = key.sign(body, ec.ECDSA(hashes.SHA256()))
+    else:  # pragma: no cover - RecordSigner only holds RSA or EC keys
+        raise TypeError(type(key))
+    fingerprint = signer.crypto_certificate.fingerprint(hashes.SHA256()).hex()
+    return {
+        **statement,
+        "chu_ky_hieu_truong": base64.b64encode(sig).decode(),
+        "chung_thu_sha256": fingerprint,
+    }
+
+
+def _principal_proof(
+    ws: Workspace, config: SchoolConfig, store: Store, statement: dict[str, Any]
+) -> dict[str, Any]:
+    roster = load_roster(store, config)
+    with keys.open_signer(ws, config, roster.hieu_truong.ma_giao_vien) as signer:
+        keys.check_signer_is(signer, roster.hieu_truong, "Hiệu trưởng")
+        return _sign_statement(signer, statement)
+
+
+def unlock_class(ws: Workspace, config: SchoolConfig, store: Store, ma_lop: str, ly_do: str) -> int:
+    """Return a class's locked/signed records to draft, before the seal, by the principal."""
+    ly_do = _require_reason(ly_do)
+    sealed_or_later = current_records(
+        store,
+        ma_lop=ma_lop,
+        states=[TrangThai.SEALED, TrangThai.SUBMITTED, TrangThai.ACCEPTED, TrangThai.REJECTED],
+    )
+    records = current_records(store, states=BEFORE_SEAL, ma_lop=ma_lop)
+    if not records and sealed_or_later:
+        raise TransitionError(
+            f"Học bạ lớp {ma_lop} đã đóng dấu nên không mở khóa được.",
+            hint="Học bạ đã cấp chỉ sửa được bằng cách thu hồi và cấp phiên bản mới "
+            "(`hbs revoke`).",
+        )
+    proof = _principal_proof(
+        ws,
+        config,
+        store,
+        {
+            "hanh_dong": "mo_khoa",
+            "ma_lop": ma_lop,
+            "ly_do": ly_do,
+            "thoi_diem": dt.datetime.now(dt.UTC).isoformat(),
+            "so_hoc_ba": len(records),
+        },
+    )
+    cleared = {"sha256_du_lieu": None, "sha256": None, "xml_path": None, "pdf_path": None}
+    changes = [RecordChange(r["ma_hoc_ba"], dict(cleared), {"ly_do": ly_do}) for r in records]
+    with store.transaction() as con:
+        apply_transition(con, changes, TrangThai.DRAFT, vai_tro="hieu_truong", hanh_dong="mo_khoa")
+        append_events(con, "hieu_truong", "xac_nhan_mo_khoa", [(None, proof)])
+    return len(changes)
+
+
+def revoke_record(
+    ws: Workspace, config: SchoolConfig, store: Store, ma_hoc_ba: str, ly_do: str
+) -> str:
+    """Revoke an issued record at the registry and open its next version as a draft.
+
+    Returns the new version's ``ma_hoc_ba``. Safe to rerun after a crash: a
+    registry that already revoked it answers "already revoked", which is taken as done.
+    """
+    ly_do = _require_reason(ly_do)
+    rows = store.frame("SELECT * FROM hoc_ba WHERE ma_hoc_ba = $1", [ma_hoc_ba]).to_dicts()
+    if not rows or rows[0]["trang_thai"] != TrangThai.ACCEPTED.value:
+        raise TransitionError(
+            f"Học bạ {ma_hoc_ba} không ở trạng thái đã cấp nên không thu hồi được.",
+            hint="Chỉ thu hồi học bạ đã được CSDL Học bạ số tiếp nhận; xem `hbs report`.",
+        )
+    record = rows[0]
+    proof = _principal_proof(
+        ws,
+        config,
+        store,
+        {
+            "hanh_dong": "thu_hoi",
+            "ma_hoc_ba": ma_hoc_ba,
+            "ly_do": ly_do,
+            "thoi_diem": dt.datetime.now(dt.UTC).isoformat(),
+        },
+    )
+    with registry_client(config) as client:
+        try:
+            client.revoke(ma_hoc_ba, ly_do)
+        except RegistryRejected as exc:
+            if exc.code != "REVOKED":
+                raise
+    new_id = str(uuid.uuid4())
+    with store.transaction() as con:
+        apply_transition(
+            con,
+            [RecordChange(ma_hoc_ba, {}, {"ly_do": ly_do})],
+            TrangThai.REVOKED,
+            vai_tro="hieu_truong",
+            hanh_dong="thu_hoi",
+        )
+        con.execute(
+            "INSERT INTO hoc_ba (ma_hoc_ba, ma_hoc_sinh, nam_hoc, phien_ban, thay_the, ma_lop,"
+            " trang_thai, cap_nhat) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                new_id,
+                record["ma_hoc_sinh"],
+                record["nam_hoc"],
+                record["phien_ban"] + 1,
+                ma_hoc_ba,
+                record["ma_lop"],
+                TrangThai.DRAFT.value,
+                dt.datetime.now(dt.UTC),
+            ],
+        )
+        append_events(
+            con,
+            "hieu_truong",
+            "phien_ban_moi",
+            [
+                (new_id, {"thay_the": ma_hoc_ba, "phien_ban": record["phien_ban"] + 1}),
+                (None, proof),
+            ],
+        )
+    return new_id
+
+
+def print_class(ws: Workspace, config: SchoolConfig, store: Store, ma_lop: str, out: Path) -> int:
+    """The paper copy (bản giấy) of a class's issued records, with lookup code and QR."""
+    records = current_records(store, states=[TrangThai.ACCEPTED], ma_lop=ma_lop)
+    base = config.registry.tra_cuu_url.rstrip("/")
+    items = [
+        (
+            read_content(ws, r["pdf_path"], Path(r["pdf_path"]).stem),
+            r["ma_tra_cuu"],
+            f"{base}/{r['ma_tra_cuu']}",
+        )
+        for r in records
+    ]
+    write_atomic(out, render_paper_copy(items))
+    with store.transaction() as con:
+        append_events(
+            con, "to_cong_tac", "in_ban_giay", [(None, {"ma_lop": ma_lop, "so_hoc_ba": len(items)})]
+        )
+    return len(items)

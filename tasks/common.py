@@ -1,0 +1,30 @@
+"""Shared bits of the tasks: opening the workspace, publishing counts."""
+
+from __future__ import annotations
+
+from prefect.artifacts import create_markdown_artifact
+
+from hocbaso.config import SchoolConfig, Workspace
+from hocbaso.steps import StepOutcome
+from hocbaso.store import Store
+
+
+def open_workspace(root: str) -> tuple[Workspace, SchoolConfig, Store]:
+    """The workspace, its validated configuration and its store."""
+    ws = Workspace(root)
+    return ws, ws.load_config(), Store(ws.store_path)
+
+
+def publish_outcomes(key: str, title: str, outcomes: list[StepOutcome]) -> None:
+    """A Markdown artifact with one line per class: counts and times, no personal data."""
+    total = sum(o.processed for o in outcomes)
+    lines = [
+        f"## {title}",
+        "",
+        f"Tổng: {total} học bạ",
+        "",
+        "| Lớp | Số học bạ | Đã xong từ trước | Giây |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [f"| {o.ma_lop} | {o.processed} | {o.skipped} | {o.seconds:.1f} |" for o in outcomes]
+    create_markdown_artifact(key=key, markdown="\n".join(lines), description=title)

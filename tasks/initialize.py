@@ -1,0 +1,85 @@
+"""Tasks of the initialize step (khởi tạo dữ liệu): read, gate, compute, load."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+from prefect import task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from hocbaso import tt27
+from hocbaso.dataset import SchoolData
+from hocbaso.errors import GateError
+from hocbaso.ingest import RawSource, read_source
+from hocbaso.store import ImportSummary, apply_import
+from tasks.common import open_workspace
+from validation.gates import GateOutcome, run_gates
+from validation.report import problems_frame, write_report_xlsx
+
+GATE_REPORT_DIR = "bao_cao"
+
+
+@task(name="doc-tep-du-lieu", cache_policy=NO_CACHE)
+def read_source_task(source: str) -> RawSource:
+    """Read the school's file (xlsx or csv folder) into raw, row-numbered frames."""
+    return read_source(Path(source))
+
+
+@task(name="kiem-tra-du-lieu", cache_policy=NO_CACHE)
+def gate_task(workspace: str, raw: RawSource) -> GateOutcome:
+    """Run the gates; write the Vietnamese report; stop the flow on any ERROR."""
+    ws, config, _ = open_workspace(workspace)
+    outcome = run_gates(raw, nam_hoc=config.nam_hoc.nam_hoc)
+    problems = problems_frame(outcome.problems)
+    for line in outcome.summary_lines():
+        print(line)
+    report_path = None
+    if problems.height:
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        report_path = write_report_xlsx(
+            outcome.reports,
+            ws.root / GATE_REPORT_DIR / f"kiem-tra-du-lieu-{stamp}.xlsx",
+            tables={t: raw.frame(t) for t in raw.tables},
+            sheet_names={t: raw.where(t) for t in raw.tables},
+        )
+        # The artifact names places and rules, never the values (they may be personal data).
+        create_table_artifact(
+            key="kiem-tra-du-lieu",
+            table=problems.drop("value").head(500).to_dicts(),
+            description=f"Kết quả kiểm tra dữ liệu: {problems.height} vấn đề",
+        )
+    if not outcome.ok:
+        errors = problems.filter(pl.col("severity") == "ERROR")
+        raise GateError(
+            f"Tệp dữ liệu bị từ chối: {errors.height} lỗi phải sửa. Chưa có gì được ghi vào "
+            "kho dữ liệu.",
+            reports=outcome.reports,
+            report_path=str(report_path) if report_path else None,
+            hint="Sửa các ô được chỉ ra trong báo cáo rồi chạy lại `hbs init`.",
+        )
+    return outcome
+
+
+@task(name="tinh-ket-qua-tt27", cache_policy=NO_CACHE)
+def compute_results_task(data: SchoolData) -> pl.DataFrame:
+    """The TT27 year-end results of every student (Điều 9, 11, 13)."""
+    return tt27.compute_results(data)
+
+
+@task(name="nap-kho-du-lieu", cache_policy=NO_CACHE)
+def load_store_task(
+    workspace: str, data: SchoolData, results: pl.DataFrame, raw: RawSource
+) -> ImportSummary:
+    """Load everything in one transaction; locked records stay untouched."""
+    _, config, store = open_workspace(workspace)
+    return apply_import(
+        store,
+        data,
+        results,
+        nam_hoc=config.nam_hoc.nam_hoc,
+        nguon=raw.path.name,
+        sha256_nguon=raw.sha256,
+    )
