@@ -432,3 +432,49 @@ def _normalise(table: str, frame: pl.DataFrame) -> pl.DataFrame:
         exprs.append(e.alias(name))
     out = frame.select(*exprs, pl.col(ROW))
     return out.filter(~pl.all_horizontal(pl.exclude(ROW).is_null()))
+
+
+# --------------------------------------------------------------------------------------
+# One table on its own (adapters, the CSDL ngành export)
+# --------------------------------------------------------------------------------------
+
+
+def read_sheet(path: Path, sheet: str | int = 0) -> tuple[pl.DataFrame, str]:
+    """One table from a workbook sheet (by name or position) or from one CSV file.
+
+    Every column as text, headers compared-ready (NFC, trimmed, lower-case), cells NFC
+    and trimmed with empty -> null, ``ROW`` as the spreadsheet row; also the sheet or
+    file name for messages. Rows with no value at all are dropped.
+    """
+    path = Path(path)
+    if path.is_file() and path.suffix.lower() == ".csv":
+        frame, name = _parse_csv(path, path.read_bytes()), path.name
+    elif path.is_file() and path.suffix.lower() in XLSX_SUFFIXES:
+        data = path.read_bytes()
+        try:
+            reader = fastexcel.read_excel(data)
+            name = sheet if isinstance(sheet, str) else reader.sheet_names[sheet]
+            frame = reader.load_sheet(name, dtypes="string").to_polars()
+        except Exception as exc:  # fastexcel's own error tree, or no such sheet
+            raise InputDataError(
+                f"Không đọc được trang tính {sheet!r} trong {path.name}.",
+                hint="Kiểm tra tên trang tính và mở tệp bằng Excel rồi lưu lại dạng .xlsx.",
+            ) from exc
+        first = _first_used_row(data, name)
+        frame = frame.with_columns(
+            pl.int_range(first + 1, first + 1 + frame.height, dtype=pl.Int32).alias(ROW)
+        )
+    else:
+        raise InputDataError(
+            f"Không đọc được {path.name}: chỉ nhận tệp Excel .xlsx hoặc tệp .csv (UTF-8).",
+            hint="Xuất dữ liệu ra Excel (.xlsx) hoặc CSV UTF-8 rồi chạy lại.",
+        )
+    frame = frame.rename({c: _clean_name(c) for c in frame.columns if c != ROW})
+    out = frame.select(*(_text(c).alias(c) for c in frame.columns if c != ROW), pl.col(ROW))
+    return out.filter(~pl.all_horizontal(pl.exclude(ROW).is_null())), name
+
+
+def normalise_date(column: str) -> pl.Expr:
+    """A text date column as ``YYYY-MM-DD`` where it is a date in a known layout (ISO,
+    DD/MM/YYYY, an Excel date cell); other text is kept as typed."""
+    return _date(pl.col(column)).alias(column)

@@ -1,4 +1,4 @@
-"""The gates in order: rows -> references -> rules, and what may go on.
+"""The gates in order: rows -> references -> rules -> expectations, and what may go on.
 
 Each gate returns one ``GateReport``. Every gate runs, so the school gets every
 problem of the file in one report, but each later gate sees only what the earlier
@@ -13,9 +13,11 @@ import datetime as dt
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
 
+from hocbaso.csdl_nganh import compare_students, read_csdl_nganh
 from hocbaso.dataset import TABLE_SCHEMAS, SchoolData, empty_frame
 from hocbaso.ingest import ROW, RawSource
 from validation.references import check_references
@@ -80,10 +82,44 @@ def _without(frame: pl.DataFrame, rows: Iterable[int]) -> pl.DataFrame:
     return frame.filter(~pl.col(ROW).is_in(bad)) if bad else frame
 
 
-def run_gates(raw: RawSource, *, nam_hoc: str | None = None) -> GateOutcome:
-    """Run rows -> references -> rules on ``raw``; typed data only if no ERROR.
+def check_csdl_nganh(
+    raw: RawSource, path: Path, *, severity: Severity = Severity.WARN
+) -> GateReport:
+    """Compare the students of ``raw`` with an export of CSDL ngành (``hbs init
+    --csdl-nganh FILE``); every difference is a problem of ``severity`` (WARN by default)."""
+    csdl = read_csdl_nganh(path)
+    mismatches = compare_students(raw.frame("hoc_sinh"), csdl)
+    problems = tuple(
+        Problem(
+            "hoc_sinh",
+            m.sheet_row,
+            m.column,
+            m.kind,
+            m.value if m.value is not None else m.csdl_value,
+            m.message_vi,
+            severity,
+        )
+        for m in mismatches
+    )
+    return GateReport("csdl_nganh", f"{raw.path.name} ↔ {path.name}", csdl.height, problems)
 
-    ``nam_hoc`` ("2025-2026") dates the age rules; pass the workspace's school year.
+
+def run_gates(
+    raw: RawSource,
+    *,
+    nam_hoc: str | None = None,
+    expectations: bool = True,
+    docs_dir: Path | None = None,
+    csdl_nganh: Path | None = None,
+    csdl_nganh_severity: Severity = Severity.WARN,
+) -> GateOutcome:
+    """Run rows -> references -> rules -> expectations on ``raw``; typed data only if no
+    ERROR.
+
+    ``nam_hoc`` ("2025-2026") dates the age rules: pass the workspace's school year.
+    ``expectations`` runs the Great Expectations gate (imports GE, ~4 s the first time);
+    ``docs_dir`` is where its Data Docs go. ``csdl_nganh``: an export of the sector
+    database to compare the students with (WARN unless ``csdl_nganh_severity`` says ERROR).
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -119,6 +155,17 @@ def run_gates(raw: RawSource, *, nam_hoc: str | None = None) -> GateOutcome:
     timings["rules"] = time.perf_counter() - t0
 
     reports = [rows, refs, rules]
+    if expectations:
+        from validation.expectations import check_expectations  # GE: imported only when run
+
+        t0 = time.perf_counter()
+        per_table = {t: valid[t] for t in TABLE_SCHEMAS}
+        reports.append(check_expectations(per_table, dataset=raw.path.name, docs_dir=docs_dir))
+        timings["expectations"] = time.perf_counter() - t0
+    if csdl_nganh is not None:
+        t0 = time.perf_counter()
+        reports.append(check_csdl_nganh(raw, csdl_nganh, severity=csdl_nganh_severity))
+        timings["csdl_nganh"] = time.perf_counter() - t0
     data = None
     if all(r.bottom_line for r in reports):
         t0 = time.perf_counter()

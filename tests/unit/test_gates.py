@@ -25,7 +25,7 @@ def school() -> Tables:
 
 def _run(tables: Tables, folder: Path) -> GateOutcome:
     write_csv_folder(tables, folder)
-    return run_gates(read_source(folder), nam_hoc=NAM_HOC)
+    return run_gates(read_source(folder), nam_hoc=NAM_HOC, expectations=False)
 
 
 def _set(tables: Tables, table: str, index: int, column: str, value: str | None) -> Tables:
@@ -201,7 +201,7 @@ def test_report_workbook_lists_and_marks(school: Tables, tmp_path: Path) -> None
     tables = _set(school, "hoc_sinh", 3, "so_dinh_danh", "12345")
     write_xlsx(tables, tmp_path / "nguon.xlsx")
     raw = read_source(tmp_path / "nguon.xlsx")
-    outcome = run_gates(raw, nam_hoc=NAM_HOC)
+    outcome = run_gates(raw, nam_hoc=NAM_HOC, expectations=False)
     path = write_report_xlsx(
         outcome.reports, tmp_path / "bao-cao.xlsx", tables={t: raw.frame(t) for t in raw.tables}
     )
@@ -234,3 +234,97 @@ def test_school_year_start() -> None:
     assert school_year_start("2025-2026") == 2025
     assert school_year_start(None, dt.date(2026, 3, 1)) == 2025
     assert school_year_start(None, dt.date(2026, 9, 1)) == 2026
+
+
+def test_expectations_warn_on_implausible_class(school: Tables, tmp_path: Path) -> None:
+    """One class where every student got 3 in Toán: legal, but a human should look."""
+    lop = school["lop"]["ma_lop"][1]
+    ids = school["hoc_sinh"].filter(pl.col("ma_lop") == lop)["ma_hoc_sinh"].implode()
+    in_class = pl.col("ma_hoc_sinh").is_in(ids)
+    kqm = school["ket_qua_mon"].with_columns(
+        pl.when(in_class & (pl.col("mon_hoc") == "TOAN"))
+        .then(pl.lit("3"))
+        .otherwise(pl.col("diem_ktdk"))
+        .alias("diem_ktdk")
+    )
+    th = school["tong_hop"].with_columns(
+        pl.when(in_class).then(None).otherwise(pl.col(c)).alias(c)
+        for c in ("danh_gia", "khen_thuong", "len_lop")
+    )
+    tables = {**school, "ket_qua_mon": kqm, "tong_hop": th}
+    write_csv_folder(tables, tmp_path / "csv")
+    docs = tmp_path / "data-docs"
+    outcome = run_gates(read_source(tmp_path / "csv"), nam_hoc=NAM_HOC, docs_dir=docs)
+    assert outcome.ok and outcome.data is not None  # WARNs do not stop the import
+    report = outcome.reports[-1]
+    assert report.gate == "expectations" and report.severity is Severity.WARN
+    found = [(p.table, p.sheet_row, p.column, p.rule, p.value) for p in report.problems]
+    assert found == [
+        ("lop", 3, "ma_lop", "diem_giong_het", lop),
+        ("lop", 3, "ma_lop", "lop_qua_nua_cht", lop),
+    ]
+    assert "Toán" in report.problems[0].message_vi
+    assert (docs / "index.html").is_file()
+
+
+def test_csdl_nganh_differences(school: Tables, tmp_path: Path) -> None:
+    hs = school["hoc_sinh"]
+    export = hs.select(
+        pl.col("ma_hoc_sinh").alias("Mã học sinh"),
+        pl.col("ho_ten").alias("Họ và tên"),
+        pl.col("ngay_sinh").str.to_date().dt.to_string("%d/%m/%Y").alias("Ngày sinh"),
+        pl.col("so_dinh_danh").alias("Số định danh"),
+        ("Lớp " + pl.col("ma_lop")).alias("Lớp"),
+    )
+    code = export.columns[0]
+    names, ids, codes = export["Họ và tên"], export["Số định danh"], export[code]
+    names = names.scatter(0, hs["ho_ten"][0].upper())  # case only: the same name
+    names = names.scatter(1, "Nguyễn Văn Khác")
+    ids = ids.scatter(2, "099999999999")
+    codes = codes.scatter(3, "9999999999")  # another code, the same ID
+    extra = export.head(1).with_columns(
+        pl.lit("9900000000").alias(code), pl.lit("001111111111").alias("Số định danh")
+    )
+    export = (
+        export.with_columns(names, ids, codes)
+        .filter(pl.col(code) != hs["ma_hoc_sinh"][4])  # not on CSDL ngành
+        .vstack(extra)
+    )
+    export.write_csv(tmp_path / "csdl.csv")
+    write_csv_folder(school, tmp_path / "csv")
+    outcome = run_gates(
+        read_source(tmp_path / "csv"),
+        nam_hoc=NAM_HOC,
+        expectations=False,
+        csdl_nganh=tmp_path / "csdl.csv",
+    )
+    report = outcome.reports[-1]
+    assert report.gate == "csdl_nganh" and outcome.ok
+    found = sorted((p.rule, p.sheet_row or 0, p.column) for p in report.problems)
+    assert found == [
+        ("chi_co_tren_csdl", 0, "ma_hoc_sinh"),
+        ("khac_ho_ten", 3, "ho_ten"),
+        ("khac_ma_hoc_sinh", 5, "ma_hoc_sinh"),
+        ("khac_so_dinh_danh", 4, "so_dinh_danh"),
+        ("khong_co_tren_csdl", 6, "ma_hoc_sinh"),
+    ]
+    assert all(p.severity is Severity.WARN for p in report.problems)
+    strict = run_gates(
+        read_source(tmp_path / "csv"),
+        nam_hoc=NAM_HOC,
+        expectations=False,
+        csdl_nganh=tmp_path / "csdl.csv",
+        csdl_nganh_severity=Severity.ERROR,
+    )
+    assert not strict.ok and strict.data is None
+
+
+def test_csdl_nganh_export_without_required_columns(school: Tables, tmp_path: Path) -> None:
+    from hocbaso.errors import InputDataError
+
+    pl.DataFrame({"Tên": ["x"]}).write_csv(tmp_path / "csdl.csv")
+    write_csv_folder(school, tmp_path / "csv")
+    with pytest.raises(InputDataError, match="mã học sinh, họ và tên"):
+        run_gates(
+            read_source(tmp_path / "csv"), expectations=False, csdl_nganh=tmp_path / "csdl.csv"
+        )
