@@ -29,7 +29,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.padding import AsymmetricPadding, PKCS1v15
-from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+from cryptography.hazmat.primitives.asymmetric.utils import NoDigestInfo, Prehashed
 from cryptography.hazmat.primitives.serialization import pkcs12
 from pkcs11 import Attribute, Mechanism, ObjectClass
 from pyhanko.config.pkcs11 import TokenCriteria
@@ -98,7 +98,7 @@ class _TokenRsaKey(rsa.RSAPrivateKey):
         self,
         data: bytes,
         padding: AsymmetricPadding,
-        algorithm: hashes.HashAlgorithm | Prehashed,
+        algorithm: hashes.HashAlgorithm | Prehashed | NoDigestInfo,
     ) -> bytes:
         name = getattr(algorithm, "name", "")
         if not isinstance(padding, PKCS1v15) or name not in _RSA_TOKEN_MECHANISMS:

@@ -130,6 +130,7 @@ class ServiceSession:
         self._http: aiohttp.ClientSession | None = None
         self._timestamper: HTTPTimeStamper | None = None
         self._fetchers: AIOHttpFetcherBackend | None = None
+        self._context: ValidationContext | None = None
 
     async def __aenter__(self) -> ServiceSession:
         self._http = aiohttp.ClientSession()
@@ -146,7 +147,7 @@ class ServiceSession:
     ) -> None:
         if self._http is not None:
             await self._http.close()
-        self._http = self._timestamper = self._fetchers = None
+        self._http = self._timestamper = self._fetchers = self._context = None
 
     @property
     def timestamper(self) -> HTTPTimeStamper | None:
@@ -154,13 +155,22 @@ class ServiceSession:
         return self._timestamper
 
     def validation_context(self, **options: Any) -> ValidationContext:
-        """A validation context that fetches revocation data over the shared session."""
+        """A validation context that fetches revocation data over the shared session.
+
+        Without options, the session's own context: one per batch, so the revocation
+        data of a certificate used for every record (the seal's, the CA's) is fetched
+        once per batch instead of once per record.
+        """
         if self.trust is None:
             raise ConfigurationError(
                 "Chưa cấu hình chứng thư gốc tin cậy nên không kiểm tra được trạng thái chứng thư.",
                 hint="Thêm danh sách tin_cay trong mục [chung_thu] của school.toml.",
             )
-        return self.trust.validation_context(fetcher_backend=self._fetchers, **options)
+        if options:
+            return self.trust.validation_context(fetcher_backend=self._fetchers, **options)
+        if self._context is None:
+            self._context = self.trust.validation_context(fetcher_backend=self._fetchers)
+        return self._context
 
     def context_options(self) -> dict[str, Any]:
         """``ValidationContext`` keyword arguments that fetch over the shared session."""
