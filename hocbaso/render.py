@@ -12,11 +12,13 @@ URL and a QR code of that URL. It is rendered again from each record's XML rathe
 than stamped over the signed PDF, because a paper sheet proves nothing by
 itself; it is checked against the registry through its code.
 
-Typst does the layout (``templates/hocba.typ``). This module turns the XML into a
-plain view (text only: codes become names, dates become ``DD/MM/YYYY``) so the
-template stays a layout and the mapping is tested in Python. One Typst compiler
-is kept per ``RecordRenderer``; each record is compiled on its own, because a
-document of hundreds of records costs gigabytes in Typst.
+Typst does the layout (``templates/hocba.typ``). This module reads the XML with
+``hocbaso.record.parse_record_xml`` (the one parser of the record) and turns the
+``RecordData`` into a plain view (text only: codes become names, dates become
+``DD/MM/YYYY``) so the template stays a layout and the mapping is tested in
+Python. One Typst compiler is kept per ``RecordRenderer``; each record is
+compiled on its own, because a document of hundreds of records costs gigabytes
+in Typst.
 """
 
 from __future__ import annotations
@@ -32,10 +34,10 @@ from typing import Any, Final, Literal
 
 import segno
 import typst
-from lxml import etree
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 
+from hocbaso.codes import DAN_TOC, QUOC_TICH
 from hocbaso.errors import RecordError
 from hocbaso.model import (
     CRITERIA,
@@ -44,118 +46,56 @@ from hocbaso.model import (
     XEP_LOAI_NAMES,
     Criterion,
 )
+from hocbaso.record import RecordData, parse_record_xml
 
-NS = "urn:hocbaso:hocba:1"
-DATA_ELEMENT = "thongtinsohocbasotieuhoc"
-ATTACHMENT_NAME = "hocba.xml"
-TEMPLATE = Path(__file__).parent / "templates" / "hocba.typ"
+ATTACHMENT_NAME: Final = "hocba.xml"
+TEMPLATE: Final = Path(__file__).parent / "templates" / "hocba.typ"
 PDF_STANDARD: Final = "a-3b"
-VN_TZ = dt.timezone(dt.timedelta(hours=7))
+VN_TZ: Final = dt.timezone(dt.timedelta(hours=7))
 
-_GIOI_TINH_NAMES = {"1": "Nam", "2": "Nữ", "0": ""}
-_LIST_ELEMENTS = {"quatrinhhoctap", "dsbangdiem", "dsnhanxettieuchi"}
+_GIOI_TINH_NAMES: Final = {"1": "Nam", "2": "Nữ"}
 
 PaperItem = tuple[bytes, str, str]
 """One record of a paper run: (the record's PDF copy or XML, mã tra cứu, lookup URL)."""
 
 
-# ------------------------------------------------------------------ reading the XML
-
-
-def _local(tag: Any) -> str:
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
-
-
-def parse_record(xml: bytes) -> dict[str, Any]:
-    """The data element of a record as a plain dict.
-
-    Simple fields map name -> text (``""`` for an empty element);
-    ``quatrinhhoctap`` becomes a list of dicts (it may repeat), ``dsbangdiem``
-    a list of its ``bangdiem`` rows and the extension ``dsnhanxettieuchi`` a map
-    criterion element -> comment. Unknown extension elements are kept as text so
-    that a newer record still renders. Raises ``RecordError`` when the bytes are
-    not a record XML.
-    """
-    try:
-        root = etree.fromstring(
-            xml, parser=etree.XMLParser(resolve_entities=False, no_network=True)
-        )
-    except etree.XMLSyntaxError as exc:
-        raise RecordError(
-            f"Không đọc được XML học bạ để tạo bản thể hiện: {exc}",
-            hint="Tạo lại XML của học bạ ở bước chốt dữ liệu (hbs lock) rồi in lại.",
-        ) from exc
-    data = root.find(f"{{{NS}}}{DATA_ELEMENT}")
-    if data is None:
-        raise RecordError(
-            f"XML không phải học bạ số: thiếu phần tử {DATA_ELEMENT} trong không gian tên {NS}.",
-            hint="Chỉ in được tệp XML học bạ do hệ thống tạo ra (docs/record-xml.md).",
-        )
-    out: dict[str, Any] = {"quatrinhhoctap": [], "dsbangdiem": [], "dsnhanxettieuchi": {}}
-    for child in data:
-        name = _local(child.tag)
-        if not name:
-            continue  # comments, processing instructions
-        if name == "quatrinhhoctap":
-            out["quatrinhhoctap"].append({_local(c.tag): (c.text or "").strip() for c in child})
-        elif name == "dsbangdiem":
-            out["dsbangdiem"].extend(
-                {_local(c.tag): (c.text or "").strip() for c in row}
-                for row in child
-                if _local(row.tag) == "bangdiem"
-            )
-        elif name == "dsnhanxettieuchi":
-            for row in child:
-                item = {_local(c.tag): (c.text or "").strip() for c in row}
-                if item.get("matieuchi"):
-                    out["dsnhanxettieuchi"][item["matieuchi"]] = item.get("nhanxet", "")
-        elif name not in _LIST_ELEMENTS:
-            out[name] = (child.text or "").strip()
-    return out
-
-
 # ------------------------------------------------------------------ the view
 
 
-def _date_vn(value: str) -> str:
-    """``YYYY-MM-DD`` as ``DD/MM/YYYY``; anything else unchanged."""
-    try:
-        return dt.date.fromisoformat(value).strftime("%d/%m/%Y")
-    except ValueError:
-        return value
+def _date_vn(value: dt.date | None) -> str:
+    return value.strftime("%d/%m/%Y") if value else ""
 
 
-def _birth(rec: dict[str, Any]) -> str:
-    if rec.get("ngaythangnamsinh"):
-        return _date_vn(rec["ngaythangnamsinh"])
-    if rec.get("thangnamsinh"):  # YYYY-MM when the day is unknown
-        year, _, month = rec["thangnamsinh"].partition("-")
+def _birth(r: RecordData) -> str:
+    if r.ngaythangnamsinh:
+        return _date_vn(r.ngaythangnamsinh)
+    if r.thangnamsinh:  # YYYY-MM when the day is unknown
+        year, _, month = r.thangnamsinh.partition("-")
         return f"{month}/{year}"
-    return str(rec.get("namsinh", ""))
+    return r.namsinh or ""
 
 
-def date_line(place: str, value: str) -> str:
+def date_line(place: str, value: dt.date | None) -> str:
     """The place/date line of a Vietnamese administrative document.
 
     Day below 10 and months 1 and 2 get a leading zero (Nghị định 30/2020/NĐ-CP,
     Phụ lục I), so a date cannot be altered by hand on paper.
     """
-    try:
-        d = dt.date.fromisoformat(value)
-    except ValueError:
+    if value is None:
         return f"{place}, ngày .... tháng .... năm ......"
-    month = f"{d.month:02d}" if d.month < 3 else str(d.month)
-    return f"{place}, ngày {d.day:02d} tháng {month} năm {d.year}"
+    month = f"{value.month:02d}" if value.month < 3 else str(value.month)
+    return f"{place}, ngày {value.day:02d} tháng {month} năm {value.year}"
 
 
-def _number(value: str, unit: str) -> str:
-    if not value:
+def _number(value: float | None, unit: str = "") -> str:
+    """Vietnamese decimal comma, no trailing zeros: 32.5 -> "32,5", 138.0 -> "138"."""
+    if value is None:
         return ""
-    text = value.rstrip("0").rstrip(".") if "." in value else value
-    return f"{text.replace('.', ',')} {unit}"
+    text = f"{value:.2f}".rstrip("0").rstrip(".").replace(".", ",")
+    return f"{text} {unit}".strip()
 
 
-def _criteria(rec: dict[str, Any], group: str) -> list[dict[str, str]]:
+def _criteria(r: RecordData, group: str) -> list[dict[str, str]]:
     """Rows of one criteria group; the whole group blank when none was assessed.
 
     A record leaves out criteria that do not apply (công nghệ, tin học before
@@ -164,35 +104,31 @@ def _criteria(rec: dict[str, Any], group: str) -> list[dict[str, str]]:
     comment comes from the extension ``dsnhanxettieuchi`` when the record has one.
     """
     members: list[Criterion] = [c for c in CRITERIA if c.group == group]
-    comments: dict[str, str] = rec["dsnhanxettieuchi"]
-    present = [c for c in members if rec.get(c.element) or comments.get(c.element)]
-    shown = present or members
+    comments = {n.matieuchi: n.nhanxet for n in r.dsnhanxettieuchi}
+    levels = {c.element: getattr(r, c.element) or "" for c in members}
+    present = [c for c in members if levels[c.element] or comments.get(c.element)]
     return [
         {
             "ten": c.ten,
-            "muc": CRITERION_LEVEL_NAMES.get(rec.get(c.element, ""), rec.get(c.element, "")),
+            "muc": CRITERION_LEVEL_NAMES.get(levels[c.element], levels[c.element]),
             "nhanxet": comments.get(c.element, ""),
         }
-        for c in shown
+        for c in present or members
     ]
 
 
-def _completion(rec: dict[str, Any]) -> list[str]:
+def _completion(r: RecordData) -> list[str]:
     """Section 6: the record's own text, else what its flags say."""
-    if rec.get("ndunghoanthanh"):
-        return [rec["ndunghoanthanh"]]
-    lines = []
-    if rec.get("dahthanhctrinhtieuhoc") == "1":
-        lines.append("Hoàn thành chương trình tiểu học.")
-    elif rec.get("dahthanhctrinhlophoc") == "1":
-        lines.append("Hoàn thành chương trình lớp học.")
-    else:
-        lines.append("Chưa hoàn thành chương trình lớp học.")
-    if rec.get("duoclenlop") == "1" and rec.get("dahthanhctrinhtieuhoc") != "1":
-        lines.append("Được lên lớp.")
-    elif rec.get("duoclenlop") == "0" and rec.get("dahthanhctrinhlophoc") != "1":
-        lines.append("Ở lại lớp.")
-    return lines
+    if r.ndunghoanthanh:
+        return [r.ndunghoanthanh]
+    if r.dahthanhctrinhtieuhoc:
+        return ["Hoàn thành chương trình tiểu học."]
+    if r.dahthanhctrinhlophoc:
+        return ["Hoàn thành chương trình lớp học."]
+    return [
+        "Chưa hoàn thành chương trình lớp học.",
+        "Được lên lớp." if r.duoclenlop else "Ở lại lớp.",
+    ]
 
 
 def _title_lines(title: str) -> list[str]:
@@ -200,92 +136,87 @@ def _title_lines(title: str) -> list[str]:
     return [part.strip() for part in title.split("/") if part.strip()] or ["HIỆU TRƯỞNG"]
 
 
-def record_view(rec: dict[str, Any]) -> dict[str, Any]:
+def record_view(r: RecordData) -> dict[str, Any]:
     """What the template prints for one record, as plain strings and lists.
 
-    Every code becomes the name the form prints (levels, sex, overall result);
-    empty stays empty so the template can draw the form's blank line.
+    Every code becomes the name the form prints (levels, sex, ethnicity,
+    nationality, overall result); an absent value becomes ``""`` so that the
+    template can draw the form's blank line.
     """
-    g = rec.get
     return {
-        "tieu_de": f"Học bạ {g('hovaten', '')} – năm học {g('namhoc', '')}",
-        "madinhdanhhocba": g("madinhdanhhocba", ""),
-        "thu_hoi": g("trangthaithongtinhocba") == "2",
-        "namhoc": g("namhoc", ""),
-        "tensogd": g("tensogd", ""),
-        "tentruong": g("tentruong", ""),
-        "xa": g("thongtintruong_diachi_tenxa", ""),
-        "huyen": g("tenhuyen", ""),
-        "tinh": g("thongtintruong_diachi_tentinh", ""),
-        "hovaten": g("hovaten", ""),
-        "gioitinh": _GIOI_TINH_NAMES.get(g("gioitinh", ""), ""),
-        "ngaysinh": _birth(rec),
-        "dantoc": g("dantoc", ""),
-        "quoctich": g("quoctich", ""),
-        "noisinh": g("noisinh_diachichitiet", ""),
-        "quequan": g("quequan_diachichitiet", ""),
-        "noiohiennay": g("noiohiennay_diachichitiet", ""),
-        "hotencha": g("hotencha", ""),
-        "hotenme": g("hotenme", ""),
-        "hotennguoigiamho": g("hotennguoigiamho", ""),
-        "sodinhdanh": g("sodinhdanh", ""),
-        "mahocsinh": g("mahocsinh", ""),
-        "sosodangbo": g("sosodangbo", ""),
-        "doituongchinhsach": g("doituongchinhsach", ""),
-        "khuyet_tat": g("cokhuyettatkhongdanhgia") == "1",
+        "tieu_de": f"Học bạ {r.hovaten} – năm học {r.namhoc}",
+        "madinhdanhhocba": r.madinhdanhhocba,
+        "thu_hoi": r.trangthaithongtinhocba == "2",
+        "thay_the": r.madinhdanhhocbathaythe or "",
+        "namhoc": r.namhoc,
+        "tensogd": r.tensogd,
+        "tentruong": r.tentruong,
+        "xa": r.thongtintruong_diachi_tenxa,
+        "huyen": r.tenhuyen or "",
+        "tinh": r.thongtintruong_diachi_tentinh,
+        "hovaten": r.hovaten,
+        "gioitinh": _GIOI_TINH_NAMES.get(r.gioitinh, ""),
+        "ngaysinh": _birth(r),
+        "dantoc": DAN_TOC.get(r.dantoc, r.dantoc),
+        "quoctich": QUOC_TICH.get(r.quoctich, r.quoctich),
+        "noisinh": r.noisinh_diachichitiet,
+        "quequan": r.quequan_diachichitiet,
+        "noiohiennay": r.noiohiennay_diachichitiet,
+        "hotencha": r.hotencha or "",
+        "hotenme": r.hotenme or "",
+        "hotennguoigiamho": r.hotennguoigiamho or "",
+        "sodinhdanh": r.sodinhdanh,
+        "mahocsinh": r.mahocsinh,
+        "sosodangbo": r.sosodangbo or "",
+        "doituongchinhsach": r.doituongchinhsach or "",
+        "khuyet_tat": r.cokhuyettatkhongdanhgia,
         "quatrinhhoctap": [
             {
-                "namhoc": q.get("namhoc", ""),
-                "tenlop": q.get("tenlop", ""),
-                "tentruong": q.get("tentruong", ""),
-                "tentinh": q.get("tentinh", ""),
-                "ngaychuyenden": _date_vn(q.get("ngaytrangthaichuyenden", "")),
+                "namhoc": q.namhoc,
+                "tenlop": q.tenlop,
+                "tentruong": q.tentruong,
+                "tentinh": q.tentinh,
+                "ngaychuyenden": _date_vn(q.ngaytrangthaichuyenden),
             }
-            for q in rec["quatrinhhoctap"]
+            for q in r.quatrinhhoctap
         ],
-        "tenlop": g("tenlop", ""),
-        "chieucao": _number(g("chieucao", ""), "cm"),
-        "cannang": _number(g("cannang", ""), "kg"),
-        "nghicophep": _number(g("nghicophep", "0") or "0", "buổi").removesuffix(" buổi"),
-        "nghikhongphep": _number(g("nghikhongphep", "0") or "0", "buổi").removesuffix(" buổi"),
+        "tenlop": r.tenlop,
+        "chieucao": _number(r.chieucao, "cm"),
+        "cannang": _number(r.cannang, "kg"),
+        "nghicophep": _number(r.nghicophep),
+        "nghikhongphep": _number(r.nghikhongphep),
         "monhoc": [
             {
-                "ten": b.get("tenmonhoc", ""),
-                "muc": SUBJECT_LEVEL_NAMES.get(b.get("mucdatduoc", ""), b.get("mucdatduoc", "")),
-                "diem": b.get("diemkiemtradinhky", ""),
-                "nhanxet": b.get("nhanxet", ""),
+                "ten": b.tenmonhoc,
+                "muc": SUBJECT_LEVEL_NAMES.get(b.mucdatduoc or "", b.mucdatduoc or ""),
+                "diem": b.diemkiemtradinhky or "",
+                "nhanxet": b.nhanxet or "",
             }
-            for b in rec["dsbangdiem"]
+            for b in r.dsbangdiem
         ],
-        "phamchat": _criteria(rec, "pham_chat"),
-        "nxetphamchat": g("nxetphamchat", ""),
-        "nanglucchung": _criteria(rec, "nang_luc_chung"),
-        "nxetnanglucchung": g("nxetnanglucchung", ""),
-        "nanglucdacthu": _criteria(rec, "nang_luc_dac_thu"),
-        "nxetnanglucdacthu": g("nxetnanglucdacthu", ""),
-        "xeploai": XEP_LOAI_NAMES.get(g("xeploai", ""), g("xeploai", "")),
-        "bosung": g("danhgiabosung") == "1",
-        "thay_the": g("madinhdanhhocbathaythe", ""),
-        "khenthuong": [k for k in (g("ndungkhenthuong", ""), g("ndungkhenthuongdotxuat", "")) if k],
-        "hoanthanh": _completion(rec),
-        "nxetgvcn": g("nxetgvcn", ""),
-        "dongngay": date_line(g("diadanhphathanh", ""), g("ngaykyphathanh", "")),
-        "chucvu_lines": _title_lines(g("chucvugiamhieu", "")),
-        "tengiamhieu": g("tengiamhieu", ""),
-        "tengvcn": g("tengvcn", ""),
+        "phamchat": _criteria(r, "pham_chat"),
+        "nxetphamchat": r.nxetphamchat or "",
+        "nanglucchung": _criteria(r, "nang_luc_chung"),
+        "nxetnanglucchung": r.nxetnanglucchung,
+        "nanglucdacthu": _criteria(r, "nang_luc_dac_thu"),
+        "nxetnanglucdacthu": r.nxetnanglucdacthu,
+        "xeploai": XEP_LOAI_NAMES[r.xeploai] if r.xeploai else "",
+        "bosung": bool(r.danhgiabosung),
+        "khenthuong": [k for k in (r.ndungkhenthuong, r.ndungkhenthuongdotxuat) if k],
+        "hoanthanh": _completion(r),
+        "nxetgvcn": r.nxetgvcn,
+        "dongngay": date_line(r.diadanhphathanh, r.ngaykyphathanh),
+        "chucvu_lines": _title_lines(r.chucvugiamhieu),
+        "tengiamhieu": r.tengiamhieu,
+        "tengvcn": r.tengvcn,
     }
 
 
-def _pdf_timestamp(rec: dict[str, Any]) -> dt.datetime:
+def _pdf_timestamp(r: RecordData) -> dt.datetime:
     """The PDF's creation date: the record's date of issue, so that the same XML
     always gives the same PDF bytes (files are content-addressed in the store)."""
-    for name in ("ngaykyphathanh", "ngaytao"):
-        try:
-            d = dt.date.fromisoformat(rec.get(name, ""))
-        except ValueError:
-            continue
-        return dt.datetime(d.year, d.month, d.day, tzinfo=VN_TZ)
-    return dt.datetime(2000, 1, 1, tzinfo=VN_TZ)
+    d = r.ngaykyphathanh
+    return dt.datetime(d.year, d.month, d.day, tzinfo=VN_TZ)
 
 
 # ------------------------------------------------------------------ PDF helpers
@@ -366,7 +297,7 @@ class RecordRenderer:
 
     def render(self, xml: bytes) -> bytes:
         """The printable copy of one record: PDF/A-3b with ``xml`` attached unchanged."""
-        rec = parse_record(xml)
+        rec = parse_record_xml(xml)
         try:
             xml_text = xml.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -401,14 +332,14 @@ class RecordRenderer:
                 hint="Chỉ in được học bạ đã nộp và được CSDL Học bạ số cấp mã tra cứu.",
             )
         views = []
-        first: dict[str, Any] = {}
+        dates = []
         for source, ma_tra_cuu, url in records:
             xml = extract_record_xml(source) if source[:5] == b"%PDF-" else source
-            rec = parse_record(xml)
-            first = first or rec
+            rec = parse_record_xml(xml)
+            dates.append(_pdf_timestamp(rec))
             if not ma_tra_cuu or not url:
                 raise RecordError(
-                    f"Học bạ {rec.get('madinhdanhhocba', '')} chưa có mã tra cứu hoặc địa chỉ "
+                    f"Học bạ {rec.madinhdanhhocba} chưa có mã tra cứu hoặc địa chỉ "
                     "tra cứu nên không in bản giấy được.",
                     hint="Nộp học bạ lên CSDL Học bạ số (hbs submit) để nhận mã tra cứu, "
                     "rồi in lại.",
@@ -420,7 +351,7 @@ class RecordRenderer:
         return self._compile(
             inputs,
             standard=None,
-            timestamp=_pdf_timestamp(first),
+            timestamp=max(dates),
             what=f"bản giấy của {len(views)} học bạ",
         )
 
