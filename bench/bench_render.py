@@ -10,7 +10,8 @@ second and the ratio of the two, then times the paper run of one class.
     .venv/bin/python bench/bench_render.py [--n 60] [--students 300]
 
 ``--docs docs`` also writes the PNG renders shown in the README (cover, student
-page and the two year pages of one grade-5 record; poppler's ``pdftoppm``).
+page and the two year pages of one grade-5 record, and the first page of its
+paper copy with the lookup band; poppler's ``pdftoppm``).
 """
 
 from __future__ import annotations
@@ -73,14 +74,16 @@ def floor_source(i: int) -> bytes:
     ).encode()
 
 
-def write_doc_renders(pdf: bytes, directory: Path, dpi: int = 80) -> list[Path]:
-    """PNG renders of the cover, the student page and the two year pages, for the docs."""
+def write_doc_renders(
+    pdf: bytes, directory: Path, pages: dict[int, str] = DOC_PAGES, dpi: int = 80
+) -> list[Path]:
+    """PNG renders of chosen pages (page number -> file stem), for the docs."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "hocba.pdf"
         source.write_bytes(pdf)
-        for page, name in DOC_PAGES.items():
+        for page, name in pages.items():
             stem = directory / name
             subprocess.run(
                 ["pdftoppm", "-r", str(dpi), "-f", str(page), "-l", str(page), "-png",
@@ -155,7 +158,10 @@ def main() -> None:
     )
     if args.docs:
         grade5 = next(xml for khoi, _, xml in school if khoi == "5")
-        for path in write_doc_renders(renderer.render(grade5), args.docs):
+        written = write_doc_renders(renderer.render(grade5), args.docs)
+        paper_copy = renderer.render_paper([(grade5, "HB7Q-2K9M", f"{base}HB7Q-2K9M")])
+        written += write_doc_renders(paper_copy, args.docs, {1: "ban-giay-bia"})
+        for path in written:
             print(f"wrote {path} ({path.stat().st_size // 1024} KB)")
 
 
