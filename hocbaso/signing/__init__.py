@@ -11,10 +11,20 @@ The public surface, in the order a batch uses it::
             ...
         report = verify_record_xml(xml, trust)                    # named checks
 
+or, for a class at once: ``sign_batch(records, signer, role, tsa_url=..., trust=...)``
+and ``verify_batch(records, trust)``, one outcome per record.
+
 Order of signatures: ``gvcn`` (homeroom teacher), ``ht`` (principal), ``condau``
 (the school's seal, with a timestamp); signing out of order or twice is refused.
 """
 
+from hocbaso.signing.batch import (
+    SignOutcome,
+    VerifyOutcome,
+    async_sign_batch,
+    sign_batch,
+    verify_batch,
+)
 from hocbaso.signing.pdf_signature import (
     FIELD_NAMES,
     async_sign_record_pdf,
@@ -65,8 +75,11 @@ __all__ = [
     "RecordSigner",
     "Role",
     "ServiceSession",
+    "SignOutcome",
     "TrustSettings",
     "VerificationReport",
+    "VerifyOutcome",
+    "async_sign_batch",
     "async_sign_record_pdf",
     "async_sign_record_xml",
     "async_verify_record_pdf",
@@ -76,12 +89,14 @@ __all__ = [
     "load_demo_signer",
     "load_signer",
     "revoke_identity",
+    "sign_batch",
     "sign_record_pdf",
     "sign_record_xml",
     "signature_fields",
     "signature_id",
     "signer_from_pkcs11",
     "signer_from_pkcs12",
+    "verify_batch",
     "verify_record_pdf",
     "verify_record_xml",
 ]

@@ -1,0 +1,65 @@
+"""A class signed in one call: three roles over several records, one bad record isolated."""
+
+from __future__ import annotations
+
+from pki_fixtures import (  # noqa: F401 - fixtures
+    demo_pki,
+    demo_pki_services,
+    demo_trust,
+    gvcn_signer,
+    ht_signer,
+    record_pdf,
+    record_xml,
+    seal_signer,
+)
+
+from hocbaso.errors import RecordError
+from hocbaso.signing import (
+    DemoPki,
+    RecordSigner,
+    TrustSettings,
+    sign_batch,
+    verify_batch,
+)
+
+
+def test_a_class_is_signed_by_three_roles_and_verifies(
+    demo_pki: DemoPki,  # noqa: F811
+    demo_pki_services: object,  # noqa: F811
+    demo_trust: TrustSettings,  # noqa: F811
+    record_xml: bytes,  # noqa: F811
+    record_pdf: bytes,  # noqa: F811
+    gvcn_signer: RecordSigner,  # noqa: F811
+    ht_signer: RecordSigner,  # noqa: F811
+    seal_signer: RecordSigner,  # noqa: F811
+) -> None:
+    records = [
+        (record_xml.replace(b"000000000001", f"00000000000{i}".encode()), record_pdf)
+        for i in range(4)
+    ]
+    for role, signer in (("gvcn", gvcn_signer), ("ht", ht_signer), ("condau", seal_signer)):
+        outcomes = sign_batch(
+            records,
+            signer,
+            role,
+            tsa_url=demo_pki.tsa_url,
+            trust=demo_trust,  # type: ignore[arg-type]
+        )
+        assert all(o.ok for o in outcomes), [o.error for o in outcomes]
+        records = [(o.xml, o.pdf) for o in outcomes]  # type: ignore[misc]
+    checked = verify_batch(records, demo_trust)  # type: ignore[arg-type]
+    assert [o.ok for o in checked] == [True] * 4
+    assert len({x for x, _ in records}) == 4  # each record kept its own data
+
+
+def test_one_bad_record_does_not_stop_the_class(
+    record_xml: bytes,  # noqa: F811
+    record_pdf: bytes,  # noqa: F811
+    gvcn_signer: RecordSigner,  # noqa: F811
+) -> None:
+    outcomes = sign_batch(
+        [(record_xml, record_pdf), (b"<khong-phai-hoc-ba/>", record_pdf)], gvcn_signer, "gvcn"
+    )
+    assert outcomes[0].ok and outcomes[0].xml and outcomes[0].pdf
+    assert not outcomes[1].ok
+    assert isinstance(outcomes[1].error, RecordError)
