@@ -434,3 +434,9 @@ def test_comment_per_criterion_and_extensions_are_printed(renderer: RecordRender
 
 def test_sample_record_is_schema_valid(sample: tuple[bytes, bytes]) -> None:
     validate_record_xml(sample[0])
+
+
+def test_typst_markup_in_data_is_printed_verbatim(renderer: RecordRenderer) -> None:
+    tricky = "Em đạt *9/10* #điểm $x$ <nhãn> @ref _gạch_ = tiêu đề \\ // không phải chú thích"
+    pdf = renderer.render(make_record_xml(nxetgvcn=tricky))
+    assert tricky in " ".join(run("pdftotext", "-", "-", stdin=pdf).split())
