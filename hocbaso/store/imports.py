@@ -153,11 +153,12 @@ def apply_import(
             for ma in sorted(classes)
             if ma not in existing
         ]
-        con.executemany(
-            "INSERT INTO hoc_ba (ma_hoc_ba, ma_hoc_sinh, nam_hoc, phien_ban, ma_lop, trang_thai,"
-            " cap_nhat) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            fresh,
-        )
+        if fresh:
+            con.executemany(
+                "INSERT INTO hoc_ba (ma_hoc_ba, ma_hoc_sinh, nam_hoc, phien_ban, ma_lop, trang_thai,"
+                " cap_nhat) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                fresh,
+            )
         # A draft whose student moved class follows the student.
         con.execute(
             """UPDATE hoc_ba SET ma_lop = s.ma_lop FROM hoc_sinh s

@@ -1,0 +1,127 @@
+"""The school's whole plan, end to end, on a tiny generated school.
+
+Runs the real `hbs` command (in-process) against a real local Prefect server, a
+real DuckDB file, the demo PKI with its TSA/OCSP/CRL on loopback and the
+stand-in registry as an HTTP server; then asks independent tools (xmllint,
+xmlsec1, pdfsig, qpdf) whether what it issued holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import duckdb
+import pytest
+from tools import SIGNATURE_IDS, pdfsig_valid_count, qpdf_check, xmllint_schema, xmlsec_verify
+
+from hbs.cli import main
+from hocbaso.config import Workspace
+from hocbaso.keys import demo_pki
+
+REPO = Path(__file__).resolve().parents[2]
+XSD = REPO / "xsd" / "hocba-1.0.xsd"
+
+
+@pytest.fixture(scope="module")
+def demo_workspace(
+    tmp_path_factory: pytest.TempPathFactory, prefect_api: str, tiny_school_xlsx: Path
+) -> Path:
+    ws = tmp_path_factory.mktemp("ws") / "truong"
+    assert main(["demo", "--workspace", str(ws), "--source", str(tiny_school_xlsx)]) == 0
+    return ws
+
+
+def _records(ws: Path) -> list[tuple]:
+    con = duckdb.connect(str(ws / "hbs.duckdb"), read_only=True)
+    try:
+        return con.execute(
+            "SELECT ma_hoc_ba, ma_hoc_sinh, trang_thai, ma_tra_cuu, sha256, xml_path, pdf_path "
+            "FROM v_hoc_ba ORDER BY ma_hoc_ba"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def test_every_student_has_an_accepted_record_with_a_unique_lookup_code(
+    demo_workspace: Path,
+) -> None:
+    rows = _records(demo_workspace)
+    con = duckdb.connect(str(demo_workspace / "hbs.duckdb"), read_only=True)
+    students = con.execute("SELECT count(*) FROM v_hoc_sinh").fetchone()[0]
+    con.close()
+    assert students == 40
+    assert len(rows) == students
+    assert {r[2] for r in rows} == {"accepted"}
+    codes = [r[3] for r in rows]
+    assert all(codes) and len(set(codes)) == len(codes)
+    assert len({r[1] for r in rows}) == students
+
+
+def test_independent_tools_agree_on_every_record(demo_workspace: Path) -> None:
+    root = demo_pki(Workspace(demo_workspace)).root_certificate
+    for _, _, _, _, sha, xml_path, pdf_path in _records(demo_workspace):
+        xml = demo_workspace / xml_path
+        pdf = demo_workspace / pdf_path
+        assert hashlib.sha256(xml.read_bytes()).hexdigest() == sha
+        lint = xmllint_schema(xml, XSD)
+        assert lint.returncode == 0, lint.stderr
+        for node in SIGNATURE_IDS:
+            result = xmlsec_verify(xml, root, node)
+            assert result.returncode == 0, (node, result.stderr)
+        found, valid, out = pdfsig_valid_count(pdf)
+        assert found >= 3 and valid == found, out
+        check = qpdf_check(pdf)
+        assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_rerun_continues_and_signs_nothing_twice(
+    demo_workspace: Path, tiny_school_xlsx: Path
+) -> None:
+    before = _records(demo_workspace)
+    assert (
+        main(["demo", "--workspace", str(demo_workspace), "--source", str(tiny_school_xlsx)]) == 0
+    )
+    assert _records(demo_workspace) == before
+
+
+def test_audit_chain_is_intact_and_tampering_is_named(
+    demo_workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["audit", "verify", "--workspace", str(demo_workspace)]) == 0
+    assert "nguyên vẹn" in capsys.readouterr().out
+    copy = demo_workspace.parent / "tampered"
+    copy.mkdir()
+    (copy / "hbs.duckdb").write_bytes((demo_workspace / "hbs.duckdb").read_bytes())
+    (copy / "school.toml").write_bytes((demo_workspace / "school.toml").read_bytes())
+    con = duckdb.connect(str(copy / "hbs.duckdb"))
+    con.execute(
+        "UPDATE su_kien SET chi_tiet = replace(chi_tiet, 'locked', 'draft') WHERE so_thu_tu = 10"
+    )
+    con.close()
+    assert main(["audit", "verify", "--workspace", str(copy)]) == 1
+    assert "sự kiện số 10" in capsys.readouterr().out
+
+
+def test_verify_accepts_issued_files_and_names_a_tampered_one(
+    demo_workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, _, _, _, _, xml_path, pdf_path = _records(demo_workspace)[0]
+    xml = demo_workspace / xml_path
+    pdf = demo_workspace / pdf_path
+    assert main(["verify", "--workspace", str(demo_workspace), str(xml), str(pdf)]) == 0
+    out = capsys.readouterr().out
+    assert "KHÔNG HỢP LỆ" not in out
+    text = xml.read_text(encoding="utf-8")
+    tampered = demo_workspace.parent / "sua.xml"
+    # Change one level in the signed data: signatures and the frozen digest must both object.
+    tampered.write_text(
+        text.replace("<mucdatduoc>H</mucdatduoc>", "<mucdatduoc>T</mucdatduoc>", 1)
+        if "<mucdatduoc>H</mucdatduoc>" in text
+        else text.replace("<mucdatduoc>T</mucdatduoc>", "<mucdatduoc>H</mucdatduoc>", 1),
+        encoding="utf-8",
+    )
+    assert main(["verify", "--workspace", str(demo_workspace), str(tampered)]) == 1
+    out = capsys.readouterr().out
+    assert "KHÔNG HỢP LỆ" in out
+    assert "kho.du-lieu" in out
