@@ -123,7 +123,12 @@ def _verify_xml_signature(root: Any, role: Role, cert: asn1_x509.Certificate) ->
             doc, x509_cert=x509.load_der_x509_certificate(cert.dump()), expect_config=config
         )
     except (SignXMLException, ValueError) as exc:
-        return _failed(name, f"Chữ ký {ROLE_NAMES[role]} không khớp với dữ liệu ({exc}).")
+        # The library's English detail stays out of the Vietnamese sentence; its class
+        # name is enough for whoever investigates.
+        return _failed(
+            name,
+            f"Chữ ký {ROLE_NAMES[role]} không khớp với dữ liệu hoặc bị sửa ({type(exc).__name__}).",
+        )
     # References into the signature itself (XAdES SignedProperties, KeyInfo) are
     # signxml's business; the record references must be exactly the expected ones.
     own_ids = {f"#{el.get('Id')}" for el in target.iter() if el.get("Id")}
@@ -157,7 +162,9 @@ async def _verify_xml_timestamp(signature: Any, context: ValidationContext) -> C
             signed_data, context, lambda algo: hashlib.new(algo, canonical).digest()
         )
     except (ValueError, KeyError, SignatureValidationError) as exc:
-        return _failed(name, f"Dấu thời gian của chữ ký đóng dấu không đọc được ({exc}).")
+        return _failed(
+            name, f"Dấu thời gian của chữ ký đóng dấu không đọc được ({type(exc).__name__})."
+        )
     when = status["timestamp"].isoformat(timespec="seconds")
     if not (status["intact"] and status["valid"]):
         return _failed(name, "Dấu thời gian không khớp với chữ ký đóng dấu.")
@@ -271,7 +278,12 @@ async def _pdf_signature_checks(sig: Any, role: Role, context: ValidationContext
             sig, signer_validation_context=context, ts_validation_context=context
         )
     except (SignatureValidationError, PdfError, ValueError) as exc:
-        return [_failed(f"{field}.chu-ky", f"Chữ ký {ROLE_NAMES[role]} không đọc được ({exc}).")]
+        return [
+            _failed(
+                f"{field}.chu-ky",
+                f"Chữ ký {ROLE_NAMES[role]} không đọc được ({type(exc).__name__}).",
+            )
+        ]
     checks = []
     if status.intact and status.valid:
         checks.append(_passed(f"{field}.chu-ky", f"Chữ ký {ROLE_NAMES[role]} toàn vẹn."))
