@@ -38,15 +38,23 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from hocbaso.errors import ConfigurationError, SigningError
 from hocbaso.signing.keycache import install_key_cache
+from hocbaso.signing.pki_config import (
+    ARCH,
+    CA,
+    INFRASTRUCTURE,
+    ROOT,
+    TSA,
+    add_subject,
+    arch_config,
+    base_config,
+    when,
+)
 
-ARCH = "hocbaso-demo"
 MANIFEST = "pki.json"
 PASSWORD_FILE = "mat-khau-demo.json"
 CONFIG_FILE = "certomancer.yml"
 SEAL_KEY = "con-dau"  # the identity key of the organisation's seal in the manifest
 
-# Labels of the infrastructure entities/certificates/services in certomancer's config.
-_ROOT, _CA, _TSA, _OCSP = "root", "ca", "tsa", "ocsp"
 _LABEL_SAFE = re.compile(r"[^a-z0-9-]+")
 
 
@@ -93,23 +101,23 @@ class DemoPki:
     @property
     def root_certificate(self) -> Path:
         """The trust anchor: give it to verifiers (TrustSettings) and to xmlsec1."""
-        return self.directory / "certs" / f"{_ROOT}.pem"
+        return self.directory / "certs" / f"{ROOT}.pem"
 
     @property
     def ca_certificate(self) -> Path:
-        return self.directory / "certs" / f"{_CA}.pem"
+        return self.directory / "certs" / f"{CA}.pem"
 
     @property
     def tsa_url(self) -> str:
-        return f"{self.base_url}/{ARCH}/tsa/{_TSA}"
+        return f"{self.base_url}/{ARCH}/tsa/{TSA}"
 
     @property
     def ocsp_url(self) -> str:
-        return f"{self.base_url}/{ARCH}/ocsp/{_CA}"
+        return f"{self.base_url}/{ARCH}/ocsp/{CA}"
 
     @property
     def crl_url(self) -> str:
-        return f"{self.base_url}/{ARCH}/crls/{_CA}/latest.crl"
+        return f"{self.base_url}/{ARCH}/crls/{CA}/latest.crl"
 
     @property
     def config_path(self) -> Path:
@@ -140,10 +148,6 @@ def _label_for(key: str) -> str:
     return f"nguoi-{slug}"
 
 
-def _when(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
-
-
 def _write_key(path: Path, password: str) -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     path.write_bytes(
@@ -153,182 +157,6 @@ def _write_key(path: Path, password: str) -> None:
             serialization.BestAvailableEncryption(password.encode()),
         )
     )
-
-
-def _ca_extensions(*, path_len: int | None, crl_repo: str | None) -> list[dict[str, Any]]:
-    constraints: dict[str, Any] = {"ca": True}
-    if path_len is not None:
-        constraints["path-len-constraint"] = path_len
-    exts: list[dict[str, Any]] = [
-        {"id": "basic_constraints", "critical": True, "value": constraints},
-        {
-            "id": "key_usage",
-            "critical": True,
-            "smart-value": {"schema": "key-usage", "params": ["key_cert_sign", "crl_sign"]},
-        },
-    ]
-    if crl_repo is not None:
-        exts.append(_crl_ext(crl_repo))
-    return exts
-
-
-def _crl_ext(repo: str) -> dict[str, Any]:
-    return {
-        "id": "crl_distribution_points",
-        "smart-value": {"schema": "crl-dist-url", "params": {"crl-repo-names": [repo]}},
-    }
-
-
-def _signer_extensions() -> list[dict[str, Any]]:
-    """A document-signing certificate: non-repudiation, OCSP and CRL pointers, CA issuer link."""
-    return [
-        {
-            "id": "key_usage",
-            "critical": True,
-            "smart-value": {
-                "schema": "key-usage",
-                "params": ["digital_signature", "non_repudiation"],
-            },
-        },
-        _crl_ext(_CA),
-        {
-            "id": "authority_information_access",
-            "smart-value": {
-                "schema": "aia-urls",
-                "params": {
-                    "ocsp-responder-names": [_CA],
-                    "ca-issuer-links": [{"repo": _CA}],
-                },
-            },
-        },
-    ]
-
-
-def _base_config(host: str, port: int, now: dt.datetime) -> dict[str, Any]:
-    start = now - dt.timedelta(days=1)
-    ca_validity = {"valid-from": _when(start), "valid-to": _when(start + dt.timedelta(days=3650))}
-    svc_validity = {"valid-from": _when(start), "valid-to": _when(start + dt.timedelta(days=1825))}
-    return {
-        "external-url-prefix": f"http://{host}:{port}",
-        "keysets": {ARCH: {"path-prefix": "keys", "keys": {}}},
-        "pki-architectures": {
-            ARCH: {
-                "keyset": ARCH,
-                "entity-defaults": {"country-name": "VN"},
-                "entities": {
-                    _ROOT: {"common-name": "Hoc ba so - CA goc thu nghiem"},
-                    _CA: {"common-name": "Hoc ba so - CA cap chung thu thu nghiem"},
-                    _TSA: {"common-name": "Hoc ba so - Dich vu cap dau thoi gian thu nghiem"},
-                    _OCSP: {"common-name": "Hoc ba so - OCSP thu nghiem"},
-                },
-                "certs": {
-                    _ROOT: {
-                        "subject": _ROOT,
-                        "issuer": _ROOT,
-                        "serial": 1,
-                        "validity": ca_validity,
-                        "extensions": _ca_extensions(path_len=None, crl_repo=None),
-                    },
-                    _CA: {
-                        "subject": _CA,
-                        "issuer": _ROOT,
-                        "serial": 2,
-                        "validity": ca_validity,
-                        "extensions": _ca_extensions(path_len=0, crl_repo=_ROOT),
-                    },
-                    _TSA: {
-                        "subject": _TSA,
-                        "issuer": _CA,
-                        "serial": 3,
-                        "validity": svc_validity,
-                        "extensions": [
-                            {
-                                "id": "key_usage",
-                                "critical": True,
-                                "smart-value": {
-                                    "schema": "key-usage",
-                                    "params": ["digital_signature"],
-                                },
-                            },
-                            {
-                                "id": "extended_key_usage",
-                                "critical": True,
-                                "value": ["time_stamping"],
-                            },
-                            _crl_ext(_CA),
-                        ],
-                    },
-                    _OCSP: {
-                        "subject": _OCSP,
-                        "issuer": _CA,
-                        "serial": 4,
-                        "validity": svc_validity,
-                        "extensions": [
-                            {
-                                "id": "key_usage",
-                                "critical": True,
-                                "smart-value": {
-                                    "schema": "key-usage",
-                                    "params": ["digital_signature"],
-                                },
-                            },
-                            {
-                                "id": "extended_key_usage",
-                                "critical": True,
-                                "value": ["ocsp_signing"],
-                            },
-                            {"id": "ocsp_no_check"},
-                        ],
-                    },
-                },
-                "services": {
-                    "ocsp": {
-                        _CA: {"for-issuer": _CA, "responder-cert": _OCSP, "signing-key": _OCSP}
-                    },
-                    "crl-repo": {
-                        _ROOT: {
-                            "for-issuer": _ROOT,
-                            "signing-key": _ROOT,
-                            "simulated-update-schedule": "P1D",
-                        },
-                        _CA: {
-                            "for-issuer": _CA,
-                            "signing-key": _CA,
-                            "simulated-update-schedule": "P1D",
-                        },
-                    },
-                    "cert-repo": {
-                        _ROOT: {"for-issuer": _ROOT, "publish-issued-certs": True},
-                        _CA: {"for-issuer": _CA, "publish-issued-certs": True},
-                    },
-                    "time-stamping": {_TSA: {"signing-key": _TSA, "signing-cert": _TSA}},
-                },
-            }
-        },
-    }
-
-
-def _arch_config(config: dict[str, Any]) -> dict[str, Any]:
-    arch: dict[str, Any] = config["pki-architectures"][ARCH]
-    return arch
-
-
-def _add_subject(
-    config: dict[str, Any],
-    label: str,
-    entity: dict[str, str],
-    validity: dict[str, str],
-) -> None:
-    arch = _arch_config(config)
-    arch["entities"][label] = entity
-    serial = secrets.randbits(62) | (1 << 61)  # unique, positive, stable once written
-    arch["certs"][label] = {
-        "subject": label,
-        "issuer": _CA,
-        "serial": serial,
-        "validity": validity,
-        "extensions": _signer_extensions(),
-    }
 
 
 def load_architecture(directory: Path) -> PKIArchitecture:
@@ -361,7 +189,7 @@ def _export(directory: Path, arch: PKIArchitecture, labels: list[str], password:
     p12_dir = directory / "p12"
     certs_dir.mkdir(exist_ok=True)
     p12_dir.mkdir(exist_ok=True)
-    for label in (_ROOT, _CA, _TSA, _OCSP, *labels):
+    for label in (*INFRASTRUCTURE, *labels):
         cert = arch.get_cert(CertLabel(label))
         (certs_dir / f"{label}.pem").write_bytes(pem.armor("CERTIFICATE", cert.dump()))
     for label in labels:
@@ -450,19 +278,19 @@ def create_demo_pki(
             "note": "PKI thử nghiệm, chỉ dùng cho demo và kiểm thử; không có giá trị pháp lý.",
             "identities": {},
         }
-        config = _base_config(host, port, now)
+        config = base_config(host, port, now)
         password = secrets.token_urlsafe(12)
         _write_json(
             password_path, {"mat_khau": password, "ghi_chu": "Chỉ dùng cho PKI thử nghiệm."}
         )
-        for label in (_ROOT, _CA, _TSA, _OCSP):
+        for label in INFRASTRUCTURE:
             _write_key(directory / "keys" / f"{label}.key.pem", password)
             config["keysets"][ARCH]["keys"][label] = {"path": f"{label}.key.pem"}
     config["keysets"][ARCH]["default-password"] = password
 
     leaf_validity = {
-        "valid-from": _when(now - dt.timedelta(days=1)),
-        "valid-to": _when(now + dt.timedelta(days=3 * 365)),
+        "valid-from": when(now - dt.timedelta(days=1)),
+        "valid-to": when(now + dt.timedelta(days=3 * 365)),
     }
     wanted: list[tuple[str, str, dict[str, str]]] = [
         (
@@ -491,7 +319,7 @@ def create_demo_pki(
             label, n = f"{base}-{n}", n + 1
         _write_key(directory / "keys" / f"{label}.key.pem", password)
         config["keysets"][ARCH]["keys"][label] = {"path": f"{label}.key.pem"}
-        _add_subject(config, label, entity, leaf_validity)
+        add_subject(config, label, entity, leaf_validity)
         identities[key] = {
             "label": label,
             "name": name,
@@ -524,9 +352,9 @@ def revoke_identity(
     """
     credential = pki.credential(key)
     config = yaml.safe_load(pki.config_path.read_text(encoding="utf-8"))
-    when = since or dt.datetime.now(dt.UTC)
-    spec = _arch_config(config)["certs"][credential.label]
-    spec["revocation"] = {"revoked-since": _when(when), "reason": reason}
+    moment = since or dt.datetime.now(dt.UTC)
+    spec = arch_config(config)["certs"][credential.label]
+    spec["revocation"] = {"revoked-since": when(moment), "reason": reason}
     pki.config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
 
 
