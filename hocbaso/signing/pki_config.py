@@ -76,6 +76,11 @@ def signer_extensions() -> list[dict[str, Any]]:
 
 
 def base_config(host: str, port: int, now: dt.datetime) -> dict[str, Any]:
+    """Root, issuing CA, TSA and OCSP responder with their services at ``host:port``.
+
+    CA certificates last ten years, service certificates five; CRLs are simulated as
+    published daily. People are added with ``add_subject``.
+    """
     start = now - dt.timedelta(days=1)
     ca_validity = {"valid-from": when(start), "valid-to": when(start + dt.timedelta(days=3650))}
     svc_validity = {"valid-from": when(start), "valid-to": when(start + dt.timedelta(days=1825))}
@@ -189,6 +194,7 @@ def add_subject(
     entity: dict[str, str],
     validity: dict[str, str],
 ) -> None:
+    """Add a person or the seal, issued by the CA, with a random serial fixed from now on."""
     arch = arch_config(config)
     arch["entities"][label] = entity
     serial = secrets.randbits(62) | (1 << 61)  # unique, positive, stable once written
