@@ -130,6 +130,10 @@ class RawTable:
     frame: pl.DataFrame  # every column of TABLE_SCHEMAS[table] as String, plus ROW (Int32)
     source_name: str  # the sheet name (xlsx) or the file name (csv folder)
     extra_columns: tuple[str, ...] = ()  # columns the format does not know (ignored)
+    #: For tables an adapter built from another layout: per ROW, the sheet (``_sheet``),
+    #: the row there (``_sheet_row``) and, per column, the cell's label (``_cell_<column>``),
+    #: so that problems are reported where the school typed the value.
+    origin: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -185,7 +189,13 @@ def read_source(path: Path) -> RawSource:
 # --------------------------------------------------------------------------------------
 
 
-def _read_workbook(path: Path) -> RawSource:
+def read_source_tables(path: Path, tables: tuple[str, ...]) -> RawSource:
+    """Only ``tables`` of a workbook (all of them required): adapters read the canonical
+    sheets they share with the format this way."""
+    return _read_workbook(Path(path), tables)
+
+
+def _read_workbook(path: Path, wanted: tuple[str, ...] | None = None) -> RawSource:
     data = path.read_bytes()
     try:
         reader = fastexcel.read_excel(data)
@@ -199,7 +209,7 @@ def _read_workbook(path: Path) -> RawSource:
     by_table = {_clean_name(n): n for n in sheet_names}
     found: dict[str, pl.DataFrame] = {}
     names: dict[str, str] = {}
-    for table in TABLE_SCHEMAS:
+    for table in wanted or TABLE_SCHEMAS:
         sheet = by_table.get(table)
         if sheet is None:
             continue
@@ -210,14 +220,21 @@ def _read_workbook(path: Path) -> RawSource:
                 f'Không đọc được trang tính "{sheet}" trong {path.name}.',
                 hint="Mở tệp bằng Excel, kiểm tra trang tính này (ô gộp, dữ liệu hỏng) và lưu lại.",
             ) from exc
-        first = _first_used_row(data, sheet)
+        first = first_used_row(data, sheet)
         found[table] = frame.with_columns(
             pl.int_range(first + 1, first + 1 + frame.height, dtype=pl.Int32).alias(ROW)
         )
         names[table] = sheet
     ignored = tuple(n for n in sheet_names if _clean_name(n) not in TABLE_SCHEMAS)
     return _assemble(
-        path, "xlsx", found, names, hashlib.sha256(data).hexdigest(), ignored, "trang tính"
+        path,
+        "xlsx",
+        found,
+        names,
+        hashlib.sha256(data).hexdigest(),
+        ignored,
+        "trang tính",
+        wanted or REQUIRED_TABLES,
     )
 
 
@@ -226,7 +243,7 @@ _NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 
 
-def _first_used_row(data: bytes, sheet: str) -> int:
+def first_used_row(data: bytes, sheet: str) -> int:
     """The sheet row (1-based) of the first row holding a value: the header row.
 
     calamine starts a sheet at its first used row, so without this a sheet whose
@@ -338,10 +355,11 @@ def _assemble(
     sha256: str,
     ignored: tuple[str, ...],
     unit: str,
+    required: tuple[str, ...] = REQUIRED_TABLES,
 ) -> RawSource:
     """Check tables and columns, collecting every absence into one error; normalise."""
     missing: list[str] = []
-    for table in REQUIRED_TABLES:
+    for table in required:
         if table not in found:
             suffix = "" if kind == "xlsx" else ".csv"
             missing.append(f'thiếu {unit} "{table}{suffix}"')
@@ -367,7 +385,7 @@ def _assemble(
             "tài liệu định dạng nhập); thêm các bảng/cột còn thiếu rồi chạy lại.",
         )
     tables = {
-        table: RawTable(table, _normalise(table, frame), names[table], extras[table])
+        table: RawTable(table, normalise_table(table, frame), names[table], extras[table])
         for table, frame in renamed.items()
     }
     return RawSource(path=path, kind=kind, tables=tables, sha256=sha256, ignored=ignored)
@@ -417,7 +435,7 @@ _KIND_EXPR = {
 }
 
 
-def _normalise(table: str, frame: pl.DataFrame) -> pl.DataFrame:
+def normalise_table(table: str, frame: pl.DataFrame) -> pl.DataFrame:
     """Canonical columns in canonical order, as text; rows with no value at all dropped."""
     kinds = COLUMN_KINDS.get(table, {})
     exprs = []
@@ -460,7 +478,7 @@ def read_sheet(path: Path, sheet: str | int = 0) -> tuple[pl.DataFrame, str]:
                 f"Không đọc được trang tính {sheet!r} trong {path.name}.",
                 hint="Kiểm tra tên trang tính và mở tệp bằng Excel rồi lưu lại dạng .xlsx.",
             ) from exc
-        first = _first_used_row(data, name)
+        first = first_used_row(data, name)
         frame = frame.with_columns(
             pl.int_range(first + 1, first + 1 + frame.height, dtype=pl.Int32).alias(ROW)
         )

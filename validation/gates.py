@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
@@ -104,6 +104,37 @@ def check_csdl_nganh(
     return GateReport("csdl_nganh", f"{raw.path.name} ↔ {path.name}", csdl.height, problems)
 
 
+def _relocate(report: GateReport, raw: RawSource) -> GateReport:
+    """Problems in tables an adapter built, moved to the sheet, row and cell they came from
+    (``RawTable.origin``): the school fixes the class sheet, not a table it never saw."""
+    moved = {t: rt.origin for t, rt in raw.tables.items() if rt.origin is not None}
+    if not moved or not any(p.table in moved and p.sheet_row for p in report.problems):
+        return report
+    where: dict[tuple[str, int], dict[str, object]] = {}
+    for table, origin in moved.items():
+        rows = sorted(
+            {p.sheet_row for p in report.problems if p.table == table and p.sheet_row is not None}
+        )
+        for o in origin.filter(pl.col(ROW).is_in(rows)).iter_rows(named=True):
+            where[(table, o[ROW])] = o
+    problems = []
+    for p in report.problems:
+        o = where.get((p.table, p.sheet_row or 0))
+        if o is None:
+            problems.append(p)
+            continue
+        label = o.get(f"_cell_{p.column}") if p.column else None
+        problems.append(
+            replace(
+                p,
+                table=str(o["_sheet"]),
+                sheet_row=int(str(o["_sheet_row"])),
+                column=str(label) if label else p.column,
+            )
+        )
+    return replace(report, problems=tuple(problems))
+
+
 def run_gates(
     raw: RawSource,
     *,
@@ -166,6 +197,7 @@ def run_gates(
         t0 = time.perf_counter()
         reports.append(check_csdl_nganh(raw, csdl_nganh, severity=csdl_nganh_severity))
         timings["csdl_nganh"] = time.perf_counter() - t0
+    reports = [_relocate(r, raw) for r in reports]
     data = None
     if all(r.bottom_line for r in reports):
         t0 = time.perf_counter()

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 import xlsxwriter
 
+from hocbaso.adapters.bang_tong_hop import is_bang_tong_hop, read_bang_tong_hop, write_bang_tong_hop
 from hocbaso.errors import InputDataError
 from hocbaso.ingest import REQUIRED_COLUMNS, ROW, read_source
 from hocbaso.sample import generate_school, write_csv_folder, write_xlsx
@@ -223,3 +224,80 @@ def test_ragged_csv_refused(school: Tables, tmp_path: Path) -> None:
         fh.write('"1Z,1,GV001\n')
     with pytest.raises(InputDataError, match=r"lop\.csv"):
         read_source(folder)
+
+
+# --------------------------------------------------------------------------------------
+# The class summary sheet adapter (hocbaso.adapters.bang_tong_hop)
+# --------------------------------------------------------------------------------------
+
+
+def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.sort(frame.columns)
+
+
+@pytest.fixture(scope="module")
+def school_without_criterion_comments() -> Tables:
+    """The summary form has no place for a per-criterion comment."""
+    tables = generate_school(n_students=60, seed=21)
+    pc = tables["pham_chat_nang_luc"].with_columns(pl.lit(None, pl.String).alias("nhan_xet"))
+    return {**tables, "pham_chat_nang_luc": pc}
+
+
+def test_class_summary_gives_the_same_data_as_the_canonical_import(
+    school_without_criterion_comments: Tables, tmp_path: Path
+) -> None:
+    tables = school_without_criterion_comments
+    write_bang_tong_hop(tables, tmp_path / "btm.xlsx", nam_hoc="2025-2026")
+    write_xlsx(tables, tmp_path / "canonical.xlsx")
+    assert is_bang_tong_hop(tmp_path / "btm.xlsx")
+    assert not is_bang_tong_hop(tmp_path / "canonical.xlsx")
+    summary, canonical = (
+        read_bang_tong_hop(tmp_path / "btm.xlsx"),
+        read_source(tmp_path / "canonical.xlsx"),
+    )
+    for table in tables:
+        assert _sorted(summary.frame(table).drop(ROW)).equals(
+            _sorted(canonical.frame(table).drop(ROW))
+        ), table
+    a = run_gates(summary, nam_hoc="2025-2026", expectations=False)
+    b = run_gates(canonical, nam_hoc="2025-2026", expectations=False)
+    assert a.ok and b.ok and a.data is not None and b.data is not None
+    for table, frame in b.data.tables().items():
+        assert _sorted(a.data.tables()[table]).equals(_sorted(frame)), table
+
+
+def test_class_summary_problem_points_at_the_class_sheet_cell(
+    school_without_criterion_comments: Tables, tmp_path: Path
+) -> None:
+    tables = school_without_criterion_comments
+    lop3 = tables["lop"].filter(pl.col("khoi") == "3")["ma_lop"][0]
+    students = tables["hoc_sinh"].filter(pl.col("ma_lop") == lop3)["ma_hoc_sinh"]
+    ma = students[2]  # third student of the class: sheet row 7 (title, class, two headers)
+    kqm = tables["ket_qua_mon"]
+    index = int(
+        kqm.with_row_index("_i").filter(
+            (pl.col("ma_hoc_sinh") == ma) & (pl.col("mon_hoc") == "TOAN")
+        )["_i"][0]
+    )
+    bad = {**tables, "ket_qua_mon": kqm.with_columns(kqm["diem_ktdk"].scatter(index, "11"))}
+    write_bang_tong_hop(bad, tmp_path / "btm.xlsx", nam_hoc="2025-2026")
+    outcome = run_gates(
+        read_bang_tong_hop(tmp_path / "btm.xlsx"), nam_hoc="2025-2026", expectations=False
+    )
+    errors = [(p.table, p.sheet_row, p.column, p.rule, p.value) for p in outcome.problems]
+    assert errors == [(lop3, 7, "H (Toán – Điểm KTĐK)", "diem_0_10", "11")]
+
+
+def test_class_summary_without_class_sheets_refused(school: Tables, tmp_path: Path) -> None:
+    write_xlsx({t: school[t] for t in ("lop", "giao_vien", "hoc_sinh")}, tmp_path / "x.xlsx")
+    with pytest.raises(InputDataError, match="không có trang tính bảng tổng hợp"):
+        read_bang_tong_hop(tmp_path / "x.xlsx")
+
+
+def test_blank_template_is_a_readable_class_summary() -> None:
+    template = Path(__file__).resolve().parents[2] / "data/templates/bang-tong-hop-mau.xlsx"
+    raw = read_bang_tong_hop(template)
+    assert {t: rt.frame.height for t, rt in raw.tables.items()} == dict.fromkeys(
+        ("lop", "giao_vien", "hoc_sinh", "ket_qua_mon", "pham_chat_nang_luc", "tong_hop"), 0
+    )
+    assert raw.ignored[0] == "Hướng dẫn"

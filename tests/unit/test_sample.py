@@ -139,3 +139,18 @@ def test_sample_school_toml_loads_and_names_real_staff(school: Tables) -> None:
     roles = dict(school["giao_vien"].select("ma_giao_vien", "chuc_vu").iter_rows())
     assert roles[config.ky.hieu_truong] == "Hiệu trưởng"
     assert roles[config.ky.giu_dau] == "Nhân viên"
+
+
+def test_committed_class_summary_is_the_generator_output(school: Tables) -> None:
+    from hocbaso.adapters.bang_tong_hop import read_bang_tong_hop
+
+    raw = read_bang_tong_hop(DATA / "sample-bang-tong-hop.xlsx")
+    expected = {
+        **school,
+        "pham_chat_nang_luc": school["pham_chat_nang_luc"].with_columns(
+            pl.lit(None, pl.String).alias("nhan_xet")
+        ),
+    }
+    for table, frame in expected.items():
+        got = raw.frame(table).drop(ROW)
+        assert got.sort(got.columns).equals(frame.sort(frame.columns)), table
