@@ -424,7 +424,7 @@ def _student(
         "dan_toc": rng.choice(_DAN_TOC_THIEU_SO) if minority else "Kinh",
         "quoc_tich": "Việt Nam",
         "noi_sinh": g.place(),
-        "que_quan": g.place() if rng.random() < 0.9 else None,
+        "que_quan": g.place(),
         "noi_o": f"Thôn {rng.randint(1, 12)}, {g.place()}",
         "ho_ten_cha": g.name("Nam", family) if parents < 0.95 else None,
         "ho_ten_me": g.name("Nữ") if parents < 0.9 or parents >= 0.95 else None,

@@ -269,8 +269,8 @@ SCHEMAS: Mapping[str, pa.DataFrameSchema] = {
             "dan_toc": _col(_in_code_list(DAN_TOC, codes.ma_dan_toc), required=True),
             "quoc_tich": _col(_in_code_list(QUOC_TICH, codes.ma_quoc_tich)),
             "noi_sinh": _col(_length(250), required=True),
-            "que_quan": _col(_length(250)),
-            "noi_o": _col(_length(250)),
+            "que_quan": _col(_length(250), required=True),  # catalogue: quequan_diachichitiet
+            "noi_o": _col(_length(250), required=True),  # catalogue: noiohiennay_diachichitiet
             "ho_ten_cha": _col(
                 _length(150), _any_of(CHA_ME, ("ho_ten_cha", "ho_ten_me", "ho_ten_nguoi_giam_ho"))
             ),
