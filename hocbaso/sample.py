@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
@@ -536,7 +537,9 @@ NUMBER_COLUMNS = frozenset(
         "len_lop",
     }
 )
-#: Columns exported as Excel date cells.
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+#: Columns exported as Excel date cells (values that are not ISO dates go in as text).
 DATE_COLUMNS = frozenset({"ngay_sinh"})
 
 
@@ -580,9 +583,9 @@ def write_xlsx(tables: Mapping[str, pl.DataFrame], path: Path) -> Path:
                     if value is None:
                         continue
                     kind = kinds[c]
-                    if kind == "n" and value != "M":
+                    if kind == "n" and _NUMBER.fullmatch(value):
                         ws.write_number(r, c, float(value))
-                    elif kind == "d":
+                    elif kind == "d" and _ISO_DATE.fullmatch(value):
                         ws.write_datetime(r, c, dt.datetime.fromisoformat(value), date)
                     else:
                         ws.write_string(r, c, value, text)

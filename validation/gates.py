@@ -119,10 +119,11 @@ def _relocate(report: GateReport, raw: RawSource) -> GateReport:
             where[(table, o[ROW])] = o
     problems = []
     for p in report.problems:
-        o = where.get((p.table, p.sheet_row or 0))
-        if o is None:
+        found = where.get((p.table, p.sheet_row or 0))
+        if found is None:
             problems.append(p)
             continue
+        o = found
         label = o.get(f"_cell_{p.column}") if p.column else None
         problems.append(
             replace(

@@ -180,7 +180,8 @@ class _Rules:
             "diem_ktdk",
             "mien_thi_diem_m",
             "diem_ktdk",
-            "Học sinh được miễn môn {ten} (mức đạt M) nên ô điểm phải ghi M.",
+            "Học sinh được miễn môn {ten} (mức đạt M) nên ô điểm cũng phải ghi M: sửa điểm "
+            "thành M, hoặc sửa mức đạt nếu học sinh không được miễn.",
         )
         self.add(
             "ket_qua_mon",

@@ -176,9 +176,9 @@ def read_bang_tong_hop(path: Path) -> RawSource:
         )
     tables = dict(base.tables)
     for table in parts:
-        rows = pl.concat(parts[table], how="diagonal_relaxed") if parts[table] else None
-        if rows is None:
+        if not parts[table]:
             continue
+        rows = pl.concat(parts[table], how="diagonal_relaxed")
         # A unique row id per table; where each row really is stays in `origin`.
         ids = pl.int_range(2, 2 + rows.height, dtype=pl.Int32).alias(ROW)
         origin = pl.concat(origins[table], how="diagonal_relaxed").with_columns(ids)
