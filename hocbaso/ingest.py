@@ -47,6 +47,8 @@ REQUIRED_COLUMNS: Mapping[str, tuple[str, ...]] = {
         "gioi_tinh",
         "dan_toc",
         "noi_sinh",
+        "que_quan",
+        "noi_o",
         "ma_lop",
         "nghi_co_phep",
         "nghi_khong_phep",

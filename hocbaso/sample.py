@@ -280,7 +280,7 @@ def _class_name(khoi: int, i: int) -> str:
 
 
 def _target(rng: random.Random) -> str:
-    return rng.choices(("HTXS", "HTT", "HT", "CHT"), (12.5, 27, 57.5, 3))[0]
+    return rng.choices(("HTXS", "HTT", "HT", "CHT"), (12.5, 27, 57, 3.5))[0]
 
 
 def _levels(

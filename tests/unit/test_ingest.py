@@ -158,7 +158,7 @@ def test_missing_table_and_columns_named_together(school: Tables, tmp_path: Path
 
 def test_optional_table_and_columns_may_be_absent(school: Tables, tmp_path: Path) -> None:
     tables = {t: f for t, f in school.items() if t != "tong_hop"}
-    tables["hoc_sinh"] = school["hoc_sinh"].drop("chieu_cao", "que_quan")
+    tables["hoc_sinh"] = school["hoc_sinh"].drop("chieu_cao", "so_dang_bo")
     write_csv_folder(tables, tmp_path / "csv")
     raw = read_source(tmp_path / "csv")
     assert "tong_hop" not in raw.tables and raw.frame("tong_hop").height == 0
