@@ -52,6 +52,7 @@ class Built:
     tables: Tables | None = None  # written with the case's format ...
     write: Callable[[Path], None] | None = None  # ... or written by this function
     expected: tuple[Where, ...] = ()  # exact ERROR problems, in report order
+    warnings: tuple[Where, ...] = ()  # exact WARN problems (checked for accepted cases)
     refused: str | None = None  # a phrase of the InputDataError message
     hint: str | None = None  # a phrase of its hint
 
@@ -372,6 +373,47 @@ def _flag() -> Built:
     return row_change("tong_hop", 4, "danh_gia_bo_sung", "2", "co_0_1")
 
 
+@case("ma-hoc-sinh-co-khoang-trang")
+def _code_with_space() -> Built:
+    t = base()
+    old = t["hoc_sinh"]["ma_hoc_sinh"][11]
+    new = old[:4] + " " + old[4:]
+    for table in ("hoc_sinh", "ket_qua_mon", "pham_chat_nang_luc", "tong_hop"):
+        f = t[table]
+        t = {
+            **t,
+            table: f.with_columns(
+                pl.when(pl.col("ma_hoc_sinh") == old)
+                .then(pl.lit(new))
+                .otherwise(pl.col("ma_hoc_sinh"))
+                .alias("ma_hoc_sinh")
+            ),
+        }
+    return Built(t, expected=(("hoc_sinh", 13, "ma_hoc_sinh", "ma_hoc_sinh_dang"),))
+
+
+@case("can-nang-0")
+def _weight() -> Built:
+    return row_change("hoc_sinh", 12, "can_nang", "0", "can_nang_1_300")
+
+
+@case("quoc-tich-la")
+def _nationality() -> Built:
+    return row_change("hoc_sinh", 13, "quoc_tich", "Atlantis", "quoc_tich_danh_muc")
+
+
+@case("ho-ten-qua-dai", "xlsx")
+def _long_name() -> Built:
+    return row_change("hoc_sinh", 14, "ho_ten", "Nguyễn " * 30, "toi_da_150_ky_tu")
+
+
+@case("bang-hoc-sinh-rong")
+def _no_students() -> Built:
+    t = base()
+    empty = {k: t[k].clear() for k in ("hoc_sinh", "ket_qua_mon", "pham_chat_nang_luc", "tong_hop")}
+    return Built({**t, **empty}, expected=(("hoc_sinh", None, None, "bang_rong"),))
+
+
 # --------------------------------------------------------------------------------------
 # References gate
 # --------------------------------------------------------------------------------------
@@ -451,6 +493,47 @@ def _unknown_student() -> Built:
 def _homeroom_id() -> Built:
     i = at("giao_vien", ma_giao_vien=base()["lop"]["ma_gvcn"][2])
     return row_change("giao_vien", i, "so_dinh_danh", None, "so_dinh_danh_gvcn")
+
+
+@case("trung-ma-lop")
+def _dup_class() -> Built:
+    n = base()["lop"].height
+    return Built(
+        append(base(), "lop", base()["lop"].row(0, named=True)),
+        expected=(("lop", n + 2, "ma_lop", "trung_ma_lop"),),
+    )
+
+
+@case("trung-giao-vien")
+def _dup_teacher() -> Built:
+    n = base()["giao_vien"].height
+    return Built(
+        append(base(), "giao_vien", base()["giao_vien"].row(4, named=True)),
+        expected=(
+            ("giao_vien", n + 2, "ma_giao_vien", "trung_ma_giao_vien"),
+            ("giao_vien", n + 2, "so_dinh_danh", "trung_so_dinh_danh_giao_vien"),
+        ),
+    )
+
+
+@case("tong-hop-pham-chat-cua-hoc-sinh-la")
+def _unknown_student_elsewhere() -> Built:
+    t = base()
+    pc = {**t["pham_chat_nang_luc"].row(0, named=True), "ma_hoc_sinh": "9901888888"}
+    th = {**t["tong_hop"].row(0, named=True), "ma_hoc_sinh": "9901888888"}
+    t = append(append(t, "pham_chat_nang_luc", pc), "tong_hop", th)
+    return Built(
+        t,
+        expected=(
+            (
+                "pham_chat_nang_luc",
+                base()["pham_chat_nang_luc"].height + 2,
+                "ma_hoc_sinh",
+                "hoc_sinh_khong_co",
+            ),
+            ("tong_hop", base()["tong_hop"].height + 2, "ma_hoc_sinh", "hoc_sinh_khong_co"),
+        ),
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -610,4 +693,45 @@ def _columns() -> Built:
         .select(reversed(t["hoc_sinh"].columns))
         .with_columns(pl.lit("ghi chú").alias("ghi_chu"))
     )
-    return Built({**t, "hoc_sinh": hs})
+    return Built({**t, "hoc_sinh": hs}, warnings=(("hoc_sinh", None, "ghi_chu", "cot_thua"),))
+
+
+@case("canh-bao-can-xem-lai", accepted=True)
+def _warnings() -> Built:
+    """Legal data a human should look at: every WARN of the rules and references gates."""
+    t = base()
+    extra_class = {"ma_lop": "5B", "khoi": "5", "ma_gvcn": t["giao_vien"]["ma_giao_vien"][8]}
+    t = append(t, "lop", extra_class)
+    ma_cht = student(1)  # made CHT below: Toán not completed, pending the summer
+    i = at("ket_qua_mon", ma_hoc_sinh=ma_cht, mon_hoc="TOAN")
+    t = put(put(t, "ket_qua_mon", i, "muc_dat", "C"), "ket_qua_mon", i, "diem_ktdk", "3")
+    j = at("tong_hop", ma_hoc_sinh=ma_cht)
+    for col, value in (("danh_gia", "CHT"), ("khen_thuong", None), ("len_lop", "1")):
+        t = put(t, "tong_hop", j, col, value)
+    ma_old = student(3)
+    t = put(t, "hoc_sinh", at("hoc_sinh", ma_hoc_sinh=ma_old), "ngay_sinh", "2013-03-03")
+    k = at("tong_hop", ma_hoc_sinh=student(4, ("HT",)))
+    t = put(t, "tong_hop", k, "khen_thuong", "Học sinh giỏi")
+    ma_no_summary = student(5)
+    t = drop(t, "tong_hop", at("tong_hop", ma_hoc_sinh=ma_no_summary))
+    j2, k2 = (j, k) if k < at("tong_hop", ma_hoc_sinh=ma_no_summary) else (j, k - 1)
+    return Built(
+        t,
+        warnings=(
+            ("lop", base()["lop"].height + 2, "ma_lop", "lop_khong_co_hoc_sinh"),
+            ("hoc_sinh", hs_row(ma_old), "ngay_sinh", "tuoi_khac_khoi"),
+            ("hoc_sinh", hs_row(ma_no_summary), "ma_hoc_sinh", "thieu_tong_hop"),
+            ("tong_hop", j2 + 2, "len_lop", "len_lop_truoc_bo_sung"),
+            ("tong_hop", k2 + 2, "khen_thuong", "khen_thuong_ngoai_mau"),
+        ),
+    )
+
+
+def coverage() -> dict[str, list[str]]:
+    """Rule id -> the cases that trigger it (the closing note's "rule and its test")."""
+    out: dict[str, list[str]] = {}
+    for c in CASES:
+        built = c.build()
+        for where in (*built.expected, *built.warnings):
+            out.setdefault(where[3], []).append(c.name)
+    return dict(sorted(out.items()))

@@ -68,3 +68,49 @@ def test_written_differently_but_accepted(case: Case) -> None:
     assert outcome.ok and outcome.data is not None
     assert outcome.data.hoc_sinh.height == 25
     assert all(p.severity is Severity.WARN for p in outcome.problems)
+    warnings = tuple((p.table, p.sheet_row, p.column, p.rule) for p in outcome.problems)
+    assert warnings == case.build().warnings
+
+
+def test_every_gate_rule_has_a_case() -> None:
+    """Each rule of the row, reference and TT27 gates is triggered by at least one file."""
+    from badinput.corpus import coverage
+    from validation.rows import RULES
+
+    covered = set(coverage())
+    row_rules = {r for r in RULES if not r.startswith("toi_da_")} | {"toi_da_150_ky_tu"}
+    reference_rules = {
+        "trung_ma_lop",
+        "trung_ma_giao_vien",
+        "trung_so_dinh_danh_giao_vien",
+        "trung_ma_hoc_sinh",
+        "trung_so_dinh_danh_hoc_sinh",
+        "trung_mon_hoc",
+        "trung_tieu_chi",
+        "trung_tong_hop",
+        "gvcn_khong_co",
+        "lop_khong_co",
+        "hoc_sinh_khong_co",
+        "so_dinh_danh_gvcn",
+        "lop_khong_co_hoc_sinh",
+    }
+    tt27_rules = {
+        "mon_khong_hoc_o_khoi",
+        "thieu_diem_ktdk",
+        "diem_m_khi_khong_mien",
+        "mien_thi_diem_m",
+        "mon_khong_co_kiem_tra",
+        "thieu_mon_bat_buoc",
+        "tieu_chi_khong_ap_dung",
+        "thieu_pham_chat_nang_luc",
+        "danh_gia_khac_tt27",
+        "khen_thuong_htxs",
+        "khen_thuong_htt",
+        "khen_thuong_ngoai_mau",
+        "hoan_thanh_thi_len_lop",
+        "len_lop_truoc_bo_sung",
+        "thieu_tong_hop",
+        "tuoi_ngoai_5_16",
+        "tuoi_khac_khoi",
+    }
+    assert (row_rules | reference_rules | tt27_rules) - covered == set()
