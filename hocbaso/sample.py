@@ -29,160 +29,44 @@ from hocbaso.dataset import TABLE_SCHEMAS
 from hocbaso.model import GRADES, KHEN_THUONG_HTT, KHEN_THUONG_HTXS, SUBJECT_BY_CODE, XepLoai
 
 TINH = "Tỉnh Minh Sơn"
-XA = (
-    "Phường Sen Hồng",
-    "Xã Tân Lập",
-    "Xã An Bình",
-    "Xã Thanh Hà",
-    "Phường Đông Sơn",
-    "Xã Hồng Phong",
-)
+XA = ("Phường Sen Hồng", "Xã Tân Lập", "Xã An Bình", "Xã Thanh Hà", "Phường Đông Sơn",
+      "Xã Hồng Phong")  # fmt: skip
 #: Fictional 3-digit province prefix of personal ID numbers (real ones stop at 096).
 ID_PROVINCE = "099"
 
-_FAMILY = (
-    ("Nguyễn", 31),
-    ("Trần", 11),
-    ("Lê", 9),
-    ("Phạm", 7),
-    ("Hoàng", 5),
-    ("Huỳnh", 3),
-    ("Phan", 4),
-    ("Vũ", 4),
-    ("Võ", 3),
-    ("Đặng", 2),
-    ("Bùi", 2),
-    ("Đỗ", 2),
-    ("Hồ", 1),
-    ("Ngô", 1),
-    ("Dương", 1),
-    ("Lý", 1),
-    ("Đinh", 1),
-    ("Trương", 1),
-    ("Mai", 1),
+
+def _words(*lines: str) -> tuple[str, ...]:
+    return tuple(" ".join(lines).split())
+
+
+#: Family names with their rough weight in the population.
+_FAMILY = tuple(
+    (name, int(weight))
+    for name, weight in (
+        item.split(":")
+        for item in _words(
+            "Nguyễn:31 Trần:11 Lê:9 Phạm:7 Hoàng:5 Huỳnh:3 Phan:4 Vũ:4 Võ:3 Đặng:2",
+            "Bùi:2 Đỗ:2 Hồ:1 Ngô:1 Dương:1 Lý:1 Đinh:1 Trương:1 Mai:1",
+        )
+    )
 )
 _MIDDLE = {
-    "Nam": (
-        "Văn",
-        "Đức",
-        "Minh",
-        "Quang",
-        "Hữu",
-        "Gia",
-        "Thành",
-        "Anh",
-        "Công",
-        "Đình",
-        "Bảo",
-        "Trung",
-        "Hoàng",
-        "Tuấn",
-        "Nhật",
-    ),
-    "Nữ": (
-        "Thị",
-        "Ngọc",
-        "Thu",
-        "Minh",
-        "Khánh",
-        "Bảo",
-        "Thanh",
-        "Phương",
-        "Hồng",
-        "Mai",
-        "Gia",
-        "Quỳnh",
-        "Diệu",
-        "Thùy",
-        "Hà",
-    ),
+    "Nam": _words("Văn Đức Minh Quang Hữu Gia Thành Anh Công Đình Bảo Trung Hoàng Tuấn Nhật"),
+    "Nữ": _words("Thị Ngọc Thu Minh Khánh Bảo Thanh Phương Hồng Mai Gia Quỳnh Diệu Thùy Hà"),
 }
 _GIVEN = {
-    "Nam": (
-        "An",
-        "Bảo",
-        "Bình",
-        "Công",
-        "Cường",
-        "Dũng",
-        "Duy",
-        "Đạt",
-        "Đức",
-        "Hải",
-        "Hiếu",
-        "Hoàng",
-        "Huy",
-        "Hùng",
-        "Khang",
-        "Khánh",
-        "Khoa",
-        "Kiên",
-        "Lâm",
-        "Long",
-        "Minh",
-        "Nam",
-        "Nghĩa",
-        "Nhân",
-        "Phát",
-        "Phong",
-        "Phúc",
-        "Quân",
-        "Sơn",
-        "Tài",
-        "Thắng",
-        "Thịnh",
-        "Tiến",
-        "Toàn",
-        "Trí",
-        "Trung",
-        "Tuấn",
-        "Tùng",
-        "Việt",
-        "Vinh",
-        "Vũ",
+    "Nam": _words(
+        "An Bảo Bình Công Cường Dũng Duy Đạt Đức Hải Hiếu Hoàng Huy Hùng Khang Khánh Khoa",
+        "Kiên Lâm Long Minh Nam Nghĩa Nhân Phát Phong Phúc Quân Sơn Tài Thắng Thịnh Tiến",
+        "Toàn Trí Trung Tuấn Tùng Việt Vinh Vũ",
     ),
-    "Nữ": (
-        "An",
-        "Anh",
-        "Châu",
-        "Chi",
-        "Diệp",
-        "Dung",
-        "Giang",
-        "Hà",
-        "Hân",
-        "Hằng",
-        "Hiền",
-        "Hoa",
-        "Hương",
-        "Huyền",
-        "Lan",
-        "Linh",
-        "Loan",
-        "Mai",
-        "My",
-        "Nga",
-        "Ngân",
-        "Ngọc",
-        "Nhi",
-        "Nhung",
-        "Oanh",
-        "Phương",
-        "Quyên",
-        "Quỳnh",
-        "Tâm",
-        "Thảo",
-        "Thư",
-        "Trang",
-        "Trâm",
-        "Uyên",
-        "Vân",
-        "Vy",
-        "Xuân",
-        "Yến",
+    "Nữ": _words(
+        "An Anh Châu Chi Diệp Dung Giang Hà Hân Hằng Hiền Hoa Hương Huyền Lan Linh Loan Mai",
+        "My Nga Ngân Ngọc Nhi Nhung Oanh Phương Quyên Quỳnh Tâm Thảo Thư Trang Trâm Uyên",
+        "Vân Vy Xuân Yến",
     ),
 }
-_DAN_TOC_THIEU_SO = ("Tày", "Nùng", "Mường", "Thái", "Dao", "Mông")
+_DAN_TOC_THIEU_SO = _words("Tày Nùng Mường Thái Dao Mông")
 _CHINH_SACH = ("Con hộ nghèo", "Con hộ cận nghèo", "Con thương binh")
 _KHEN_DOT_XUAT = (
     "Đạt giải Ba cuộc thi Viết chữ đẹp cấp trường",

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,7 +196,6 @@ def _specs() -> list[_Spec]:
 
 def _quiet_context(docs_dir: Path | None) -> Any:
     """An in-memory GE context: no analytics, no progress bars, Data Docs in ``docs_dir``."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import (
         DataContextConfig,
