@@ -163,12 +163,18 @@ class RawSource:
 
 
 def read_source(path: Path) -> RawSource:
-    """Read a workbook (one sheet per table) or a folder of ``<table>.csv`` files."""
+    """Read a workbook (one sheet per table) or a folder of ``<table>.csv`` files; a
+    workbook of class summary sheets (``hocbaso.adapters.bang_tong_hop``) is recognised
+    and read through its adapter."""
     path = Path(path)
     if path.is_dir():
         return _read_csv_folder(path)
     if path.is_file() and path.suffix.lower() in XLSX_SUFFIXES:
-        return _read_workbook(path)
+        # A workbook of TT27 class summary sheets goes through its adapter (imported here:
+        # the adapter builds on this module).
+        from hocbaso.adapters.bang_tong_hop import is_bang_tong_hop, read_bang_tong_hop
+
+        return read_bang_tong_hop(path) if is_bang_tong_hop(path) else _read_workbook(path)
     if path.is_file() and path.suffix.lower() == ".csv":
         raise InputDataError(
             f"{path.name} là một tệp CSV riêng lẻ; dữ liệu khởi tạo cần đủ các bảng.",
