@@ -176,6 +176,12 @@ def run_gates(
         if bad_rows.get(t):
             refused = raw.frame(t).filter(pl.col(ROW).is_in(sorted(bad_rows[t])))
             tainted.update(v for v in refused["ma_hoc_sinh"].to_list() if v is not None)
+    if bad_rows.get("lop"):
+        # A refused class row leaves its students without a grade: no TT27 rule can judge them.
+        refused_classes = raw.frame("lop").filter(pl.col(ROW).is_in(sorted(bad_rows["lop"])))
+        codes = [c for c in refused_classes["ma_lop"].to_list() if c is not None]
+        students = raw.frame("hoc_sinh").filter(pl.col("ma_lop").is_in(codes))
+        tainted.update(v for v in students["ma_hoc_sinh"].to_list() if v is not None)
     rules = check_rules(
         valid,
         present,

@@ -286,7 +286,12 @@ class _Rules:
             .otherwise(pl.col("danh_gia"))
             .alias("tinh"),
         )
-        th = self.valid["tong_hop"].join(computed, on="ma_hoc_sinh", how="left")
+        # Students with a refused row (or in a refused class) cannot be judged by TT27 here.
+        th = (
+            self.valid["tong_hop"]
+            .join(clean_ids, on="ma_hoc_sinh", how="semi")
+            .join(computed, on="ma_hoc_sinh", how="left")
+        )
         differs = th.filter(
             pl.col("danh_gia").is_not_null()
             & pl.col("tinh").is_not_null()
