@@ -22,10 +22,12 @@ SIGN_FROM: dict[str, S] = {"gvcn": S.LOCKED, "ht": S.SIGNED_GVCN, "condau": S.SI
 
 
 @flow(name="khoi-tao-du-lieu", log_prints=True)
-def khoi_tao_du_lieu(workspace: str, source: str) -> ImportSummary:
-    """Initialize: read the school's file, check it through every gate, load the store."""
+def khoi_tao_du_lieu(workspace: str, source: str, csdl_nganh: str | None = None
+                     ) -> ImportSummary:
+    """Initialize: read the school's file, check it through every gate (and against the
+    sector database's export when given), load the store."""
     raw = read_source_task(source)
-    checked = gate_task(workspace, raw)
+    checked = gate_task(workspace, raw, csdl_nganh)
     results = compute_results_task(checked.data)
     summary = load_store_task(workspace, checked.data, results, raw)
     for line in summary.lines_vi():

@@ -29,10 +29,16 @@ def read_source_task(source: str) -> RawSource:
 
 
 @task(name="kiem-tra-du-lieu", cache_policy=NO_CACHE)
-def gate_task(workspace: str, raw: RawSource) -> GateOutcome:
-    """Run the gates; write the Vietnamese report; stop the flow on any ERROR."""
+def gate_task(workspace: str, raw: RawSource, csdl_nganh: str | None = None) -> GateOutcome:
+    """Run the gates (and the CSDL ngành comparison if asked); write the Vietnamese report;
+    stop the flow on any ERROR. WARNs are reported and the flow goes on."""
     ws, config, _ = open_workspace(workspace)
-    outcome = run_gates(raw, nam_hoc=config.nam_hoc.nam_hoc)
+    outcome = run_gates(
+        raw,
+        nam_hoc=config.nam_hoc.nam_hoc,
+        docs_dir=ws.root / GATE_REPORT_DIR / "data-docs",
+        csdl_nganh=Path(csdl_nganh) if csdl_nganh else None,
+    )
     problems = problems_frame(outcome.problems)
     for line in outcome.summary_lines():
         print(line)

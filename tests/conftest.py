@@ -11,6 +11,9 @@ import pytest
 
 from hocbaso.sample import generate_school, write_xlsx
 
+# The demo PKI with its TSA/OCSP/CRL services, once per test session (tests/pki_fixtures.py).
+pytest_plugins = ["pki_fixtures"]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TINY_SCHOOL_STUDENTS = 40  # five classes of eight, one per grade
 

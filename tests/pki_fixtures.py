@@ -36,7 +36,8 @@ DEMO_ORGANISATION = "Trường Tiểu học Kim Đồng"
 DEMO_PEOPLE = [
     DemoIdentity("GV01", "Nguyễn Thị Hoa", "001190000001", "Giáo viên"),
     DemoIdentity("HT01", "Trần Văn Minh", "001180000002", "Hiệu trưởng"),
-    DemoIdentity("GV99", "Lê Thị Thu Hồi", "001190000099", "Giáo viên"),
+    DemoIdentity("GV98", "Đỗ Văn Thu", "001190000098", "Giáo viên"),  # revoked: pki tests
+    DemoIdentity("GV99", "Lê Thị Thu Hồi", "001190000099", "Giáo viên"),  # revoked: xml tests
 ]
 
 RECORD_XML = """<?xml version="1.0" encoding="UTF-8"?>

@@ -14,13 +14,6 @@ from typing import Any
 import polars as pl
 import pytest
 from lxml import etree
-from pki_fixtures import (  # noqa: F401 - fixtures
-    demo_pki,
-    demo_pki_services,
-    gvcn_signer,
-    ht_signer,
-    seal_signer,
-)
 from pyhanko.sign.timestamps.aiohttp_client import HTTPTimeStamper
 
 from hocbaso import codes, record, tt27
@@ -754,11 +747,11 @@ def test_build_and_validate_a_class_quickly() -> None:
 
 def test_real_signatures_validate_and_keep_the_digest(
     built: list[record.RecordData],
-    demo_pki: DemoPki,  # noqa: F811
-    demo_pki_services: object,  # noqa: F811
-    gvcn_signer: RecordSigner,  # noqa: F811
-    ht_signer: RecordSigner,  # noqa: F811
-    seal_signer: RecordSigner,  # noqa: F811
+    demo_pki: DemoPki,
+    demo_pki_services: object,
+    gvcn_signer: RecordSigner,
+    ht_signer: RecordSigner,
+    seal_signer: RecordSigner,
     tmp_path: Path,
 ) -> None:
     """The three XAdES signatures of hocbaso.signing fit <chuky> under the strict

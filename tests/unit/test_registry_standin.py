@@ -216,12 +216,19 @@ def test_admin_endpoint_sets_and_shows_faults(server: RunningServer) -> None:
         _refusal(admin.post("/_admin/faults", json={"rate_5xx": 2}), 400, "REQUEST")
 
 
-def test_the_pdf_must_carry_these_exact_xml_bytes(http: httpx.Client) -> None:
+def test_the_pdf_must_carry_the_same_record_data(http: httpx.Client) -> None:
+    """The PDF carries the record as frozen at lock (before the XML signatures): the same
+    data element is required; other bytes around it (declaration, signatures) may differ."""
     auth = _token(http)
     xml = sample_xml("hb-10")
     reformatted = xml.replace(b"?>", b"?>\n", 1)
-    response = http.put(
+    same_data = http.put(
         "/hoc-ba/hb-10", files=_files(xml, pdf_attaching(reformatted)), headers=auth
+    )
+    assert same_data.status_code == 201, same_data.text
+    other = sample_xml("hb-11", ho_va_ten="Người Khác")
+    response = http.put(
+        "/hoc-ba/hb-11", files=_files(sample_xml("hb-11"), pdf_attaching(other)), headers=auth
     )
     _refusal(response, 422, "MISMATCH")
 

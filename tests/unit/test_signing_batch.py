@@ -2,17 +2,6 @@
 
 from __future__ import annotations
 
-from pki_fixtures import (  # noqa: F401 - fixtures
-    demo_pki,
-    demo_pki_services,
-    demo_trust,
-    gvcn_signer,
-    ht_signer,
-    record_pdf,
-    record_xml,
-    seal_signer,
-)
-
 from hocbaso.errors import RecordError
 from hocbaso.signing import (
     DemoPki,
@@ -24,14 +13,14 @@ from hocbaso.signing import (
 
 
 def test_a_class_is_signed_by_three_roles_and_verifies(
-    demo_pki: DemoPki,  # noqa: F811
-    demo_pki_services: object,  # noqa: F811
-    demo_trust: TrustSettings,  # noqa: F811
-    record_xml: bytes,  # noqa: F811
-    record_pdf: bytes,  # noqa: F811
-    gvcn_signer: RecordSigner,  # noqa: F811
-    ht_signer: RecordSigner,  # noqa: F811
-    seal_signer: RecordSigner,  # noqa: F811
+    demo_pki: DemoPki,
+    demo_pki_services: object,
+    demo_trust: TrustSettings,
+    record_xml: bytes,
+    record_pdf: bytes,
+    gvcn_signer: RecordSigner,
+    ht_signer: RecordSigner,
+    seal_signer: RecordSigner,
 ) -> None:
     records = [
         (record_xml.replace(b"000000000001", f"00000000000{i}".encode()), record_pdf)
@@ -53,9 +42,9 @@ def test_a_class_is_signed_by_three_roles_and_verifies(
 
 
 def test_one_bad_record_does_not_stop_the_class(
-    record_xml: bytes,  # noqa: F811
-    record_pdf: bytes,  # noqa: F811
-    gvcn_signer: RecordSigner,  # noqa: F811
+    record_xml: bytes,
+    record_pdf: bytes,
+    gvcn_signer: RecordSigner,
 ) -> None:
     outcomes = sign_batch(
         [(record_xml, record_pdf), (b"<khong-phai-hoc-ba/>", record_pdf)], gvcn_signer, "gvcn"

@@ -7,16 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from pki_fixtures import (  # noqa: F401 - fixtures
-    demo_pki,
-    demo_pki_services,
-    demo_trust,
-    gvcn_signer,
-    ht_signer,
-    record_pdf,
-    seal_signer,
-    write,
-)
+from pki_fixtures import write
 
 from hocbaso.errors import SigningError
 from hocbaso.signing import (
@@ -33,13 +24,13 @@ from hocbaso.signing import (
 
 @pytest.fixture(scope="module")
 def signed_pdf(
-    demo_pki: DemoPki,  # noqa: F811
-    demo_pki_services: object,  # noqa: F811
-    demo_trust: TrustSettings,  # noqa: F811
-    record_pdf: bytes,  # noqa: F811
-    gvcn_signer: RecordSigner,  # noqa: F811
-    ht_signer: RecordSigner,  # noqa: F811
-    seal_signer: RecordSigner,  # noqa: F811
+    demo_pki: DemoPki,
+    demo_pki_services: object,
+    demo_trust: TrustSettings,
+    record_pdf: bytes,
+    gvcn_signer: RecordSigner,
+    ht_signer: RecordSigner,
+    seal_signer: RecordSigner,
 ) -> bytes:
     async def sign() -> bytes:
         async with ServiceSession(tsa_url=demo_pki.tsa_url, trust=demo_trust) as session:
@@ -50,7 +41,7 @@ def signed_pdf(
     return asyncio.run(sign())
 
 
-def test_signatures_are_incremental_in_order(signed_pdf: bytes, record_pdf: bytes) -> None:  # noqa: F811
+def test_signatures_are_incremental_in_order(signed_pdf: bytes, record_pdf: bytes) -> None:
     assert signed_pdf.startswith(record_pdf)  # nothing of the rendered file is rewritten
     assert signature_fields(signed_pdf) == ["ChuKyGVCN", "ChuKyHT", "ChuKyConDau"]
 
@@ -74,7 +65,7 @@ def test_qpdf_check_is_clean(signed_pdf: bytes, tmp_path: Path) -> None:
     assert "No syntax or stream encoding errors" in result.stdout
 
 
-def test_report_passes_every_named_check(signed_pdf: bytes, demo_trust: TrustSettings) -> None:  # noqa: F811
+def test_report_passes_every_named_check(signed_pdf: bytes, demo_trust: TrustSettings) -> None:
     report = verify_record_pdf(signed_pdf, demo_trust)
     assert report.bottom_line, report.summary()
     assert report.check("ChuKyConDau.dau-thoi-gian").status == "passed"
@@ -83,7 +74,7 @@ def test_report_passes_every_named_check(signed_pdf: bytes, demo_trust: TrustSet
 
 def test_seal_validates_offline_from_embedded_data(
     signed_pdf: bytes,
-    demo_pki: DemoPki,  # noqa: F811
+    demo_pki: DemoPki,
 ) -> None:
     offline = TrustSettings.from_files([demo_pki.root_certificate], allow_fetching=False)
     report = verify_record_pdf(signed_pdf, offline)
@@ -97,9 +88,9 @@ def test_seal_validates_offline_from_embedded_data(
 
 def test_without_embedded_data_offline_revocation_cannot_be_checked(
     signed_pdf: bytes,
-    record_pdf: bytes,  # noqa: F811
-    gvcn_signer: RecordSigner,  # noqa: F811
-    demo_pki: DemoPki,  # noqa: F811
+    record_pdf: bytes,
+    gvcn_signer: RecordSigner,
+    demo_pki: DemoPki,
 ) -> None:
     offline = TrustSettings.from_files([demo_pki.root_certificate], allow_fetching=False)
     report = verify_record_pdf(
@@ -110,7 +101,7 @@ def test_without_embedded_data_offline_revocation_cannot_be_checked(
     assert not report.bottom_line
 
 
-def test_changed_bytes_fail_the_report(signed_pdf: bytes, demo_trust: TrustSettings) -> None:  # noqa: F811
+def test_changed_bytes_fail_the_report(signed_pdf: bytes, demo_trust: TrustSettings) -> None:
     # One byte inside the first stream of the rendered file: covered by every signature.
     index = signed_pdf.find(b"stream", 100) + 20
     changed = bytearray(signed_pdf)
@@ -120,21 +111,21 @@ def test_changed_bytes_fail_the_report(signed_pdf: bytes, demo_trust: TrustSetti
     assert report.check("ChuKyGVCN.chu-ky").status == "failed"
 
 
-def test_signing_out_of_order_is_refused(record_pdf: bytes, ht_signer: RecordSigner) -> None:  # noqa: F811
+def test_signing_out_of_order_is_refused(record_pdf: bytes, ht_signer: RecordSigner) -> None:
     with pytest.raises(SigningError, match="thiếu chữ ký trước"):
         sign_record_pdf(record_pdf, ht_signer, "ht")
 
 
-def test_signing_twice_is_refused(signed_pdf: bytes, gvcn_signer: RecordSigner) -> None:  # noqa: F811
+def test_signing_twice_is_refused(signed_pdf: bytes, gvcn_signer: RecordSigner) -> None:
     with pytest.raises(SigningError, match="không ký lại"):
         sign_record_pdf(signed_pdf, gvcn_signer, "gvcn")
 
 
 def test_seal_without_timestamp_authority_is_refused(
-    record_pdf: bytes,  # noqa: F811
-    gvcn_signer: RecordSigner,  # noqa: F811
-    ht_signer: RecordSigner,  # noqa: F811
-    seal_signer: RecordSigner,  # noqa: F811
+    record_pdf: bytes,
+    gvcn_signer: RecordSigner,
+    ht_signer: RecordSigner,
+    seal_signer: RecordSigner,
 ) -> None:
     pdf = sign_record_pdf(sign_record_pdf(record_pdf, gvcn_signer, "gvcn"), ht_signer, "ht")
     with pytest.raises(SigningError, match="dấu thời gian"):

@@ -10,14 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
-from pki_fixtures import (  # noqa: F401 - fixtures
-    demo_pki,
-    demo_pki_services,
-    demo_trust,
-    record_pdf,
-    record_xml,
-    write,
-)
+from pki_fixtures import write
 
 from hocbaso.config import KhoaPkcs11
 from hocbaso.errors import SigningError
@@ -47,7 +40,7 @@ def run(*args: str) -> None:
 @pytest.fixture(scope="module")
 def softhsm_token(
     tmp_path_factory: pytest.TempPathFactory,
-    demo_pki: DemoPki,  # noqa: F811
+    demo_pki: DemoPki,
 ) -> Iterator[None]:
     """A SoftHSM2 token with the demo GVCN key, its certificate and the CA certificate."""
     home = tmp_path_factory.mktemp("softhsm")
@@ -121,10 +114,10 @@ def test_token_signer_reads_certificate_and_chain(token_signer: RecordSigner) ->
 
 def test_xml_signed_on_the_token_verifies(
     token_signer: RecordSigner,
-    record_xml: bytes,  # noqa: F811
-    demo_pki: DemoPki,  # noqa: F811
-    demo_pki_services: object,  # noqa: F811
-    demo_trust: TrustSettings,  # noqa: F811
+    record_xml: bytes,
+    demo_pki: DemoPki,
+    demo_pki_services: object,
+    demo_trust: TrustSettings,
     tmp_path: Path,
 ) -> None:
     xml = sign_record_xml(record_xml, token_signer, "gvcn")
@@ -147,9 +140,9 @@ def test_xml_signed_on_the_token_verifies(
 
 def test_pdf_signed_on_the_token_verifies(
     token_signer: RecordSigner,
-    record_pdf: bytes,  # noqa: F811
-    demo_pki_services: object,  # noqa: F811
-    demo_trust: TrustSettings,  # noqa: F811
+    record_pdf: bytes,
+    demo_pki_services: object,
+    demo_trust: TrustSettings,
     tmp_path: Path,
 ) -> None:
     pdf = sign_record_pdf(record_pdf, token_signer, "gvcn")

@@ -12,12 +12,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
-from pki_fixtures import (  # noqa: F401 - fixtures
-    DEMO_ORGANISATION,
-    DEMO_PEOPLE,
-    demo_pki,
-    demo_pki_services,
-)
+from pki_fixtures import DEMO_ORGANISATION, DEMO_PEOPLE
 
 from hocbaso.config import KhoaPkcs12, Workspace
 from hocbaso.errors import ConfigurationError, SigningError
@@ -35,7 +30,7 @@ from hocbaso.signing.pki import certificate_of
 
 
 def test_person_certificate_names_the_person_and_the_services(
-    demo_pki: DemoPki,  # noqa: F811
+    demo_pki: DemoPki,
 ) -> None:
     cert = certificate_of(demo_pki.credential("GV01"))
     assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "Nguyễn Thị Hoa"
@@ -55,7 +50,7 @@ def test_person_certificate_names_the_person_and_the_services(
     assert seal.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == DEMO_ORGANISATION
 
 
-def test_creating_again_reuses_and_extends(demo_pki: DemoPki) -> None:  # noqa: F811
+def test_creating_again_reuses_and_extends(demo_pki: DemoPki) -> None:
     before = {k: c.certificate.read_bytes() for k, c in demo_pki.identities.items()}
     newcomer = DemoIdentity("GV02", "Đỗ Văn Mới", "001190000002")
     again = create_demo_pki(
@@ -66,7 +61,7 @@ def test_creating_again_reuses_and_extends(demo_pki: DemoPki) -> None:  # noqa: 
     assert load_demo_pki(demo_pki.directory).identities.keys() == again.identities.keys()
 
 
-def test_an_existing_pki_keeps_its_port(demo_pki: DemoPki) -> None:  # noqa: F811
+def test_an_existing_pki_keeps_its_port(demo_pki: DemoPki) -> None:
     with pytest.raises(ConfigurationError, match="khác với"):
         create_demo_pki(demo_pki.directory, DEMO_PEOPLE, DEMO_ORGANISATION, port=demo_pki.port + 1)
 
@@ -98,8 +93,8 @@ def _ocsp_status(pki: DemoPki, key: str) -> ocsp.OCSPCertStatus:
 
 
 def test_ocsp_crl_and_ca_certificates_are_served(
-    demo_pki: DemoPki,  # noqa: F811
-    demo_pki_services: object,  # noqa: F811
+    demo_pki: DemoPki,
+    demo_pki_services: object,
 ) -> None:
     assert _ocsp_status(demo_pki, "GV01") == ocsp.OCSPCertStatus.GOOD
     crl = x509.load_der_x509_crl(httpx.get(demo_pki.crl_url).content)
@@ -110,24 +105,24 @@ def test_ocsp_crl_and_ca_certificates_are_served(
 
 
 def test_revocation_reaches_ocsp_and_crl(
-    demo_pki: DemoPki,  # noqa: F811
-    demo_pki_services: object,  # noqa: F811
+    demo_pki: DemoPki,
+    demo_pki_services: object,
 ) -> None:
-    cert = certificate_of(demo_pki.credential("GV99"))
-    revoke_identity(demo_pki, "GV99", since=cert.not_valid_before_utc)
-    assert _ocsp_status(demo_pki, "GV99") == ocsp.OCSPCertStatus.REVOKED
+    cert = certificate_of(demo_pki.credential("GV98"))
+    revoke_identity(demo_pki, "GV98", since=cert.not_valid_before_utc)
+    assert _ocsp_status(demo_pki, "GV98") == ocsp.OCSPCertStatus.REVOKED
     assert _ocsp_status(demo_pki, "GV01") == ocsp.OCSPCertStatus.GOOD
     crl = x509.load_der_x509_crl(httpx.get(demo_pki.crl_url).content)
     assert crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None
 
 
-def test_services_refuse_a_busy_port(demo_pki: DemoPki, demo_pki_services: object) -> None:  # noqa: F811
+def test_services_refuse_a_busy_port(demo_pki: DemoPki, demo_pki_services: object) -> None:
     with pytest.raises(SigningError, match="cổng"):
         DemoPkiServices(demo_pki).start()
 
 
 def test_pkcs12_signer_loads_with_the_password_from_the_environment(
-    demo_pki: DemoPki,  # noqa: F811
+    demo_pki: DemoPki,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     credential = demo_pki.credential("HT01")
@@ -142,7 +137,7 @@ def test_pkcs12_signer_loads_with_the_password_from_the_environment(
     assert len(signer.crypto_chain) == 3  # signer, CA, root
 
 
-def test_pkcs12_wrong_password_or_file_is_a_signing_error(demo_pki: DemoPki) -> None:  # noqa: F811
+def test_pkcs12_wrong_password_or_file_is_a_signing_error(demo_pki: DemoPki) -> None:
     credential = demo_pki.credential("HT01")
     with pytest.raises(SigningError, match="sai mật khẩu"):
         signer_from_pkcs12(credential.pkcs12, "sai")

@@ -7,16 +7,7 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-from pki_fixtures import (  # noqa: F401 - fixtures
-    demo_pki,
-    demo_pki_services,
-    demo_trust,
-    gvcn_signer,
-    ht_signer,
-    record_xml,
-    seal_signer,
-    write,
-)
+from pki_fixtures import write
 from pyhanko.sign.timestamps.aiohttp_client import HTTPTimeStamper
 
 from hocbaso.errors import RecordError, SigningError
@@ -37,12 +28,12 @@ NS = "urn:hocbaso:hocba:1"
 
 @pytest.fixture(scope="module")
 def signed_xml(
-    demo_pki: DemoPki,  # noqa: F811
-    demo_pki_services: object,  # noqa: F811
-    record_xml: bytes,  # noqa: F811
-    gvcn_signer: RecordSigner,  # noqa: F811
-    ht_signer: RecordSigner,  # noqa: F811
-    seal_signer: RecordSigner,  # noqa: F811
+    demo_pki: DemoPki,
+    demo_pki_services: object,
+    record_xml: bytes,
+    gvcn_signer: RecordSigner,
+    ht_signer: RecordSigner,
+    seal_signer: RecordSigner,
 ) -> bytes:
     xml = sign_record_xml(record_xml, gvcn_signer, "gvcn")
     xml = sign_record_xml(xml, ht_signer, "ht")
@@ -78,7 +69,7 @@ def xmlsec_verify(path: Path, root_pem: Path, node_id: str) -> subprocess.Comple
 
 def test_signatures_sit_in_chuky_in_order_and_data_is_unchanged(
     signed_xml: bytes,
-    record_xml: bytes,  # noqa: F811
+    record_xml: bytes,
 ) -> None:
     root = etree.fromstring(signed_xml)
     ids = [el.get("Id") for el in root.find(f"{{{NS}}}chuky")]
@@ -96,7 +87,7 @@ def test_signatures_sit_in_chuky_in_order_and_data_is_unchanged(
 )
 def test_xmlsec1_verifies_each_signature(
     signed_xml: bytes,
-    demo_pki: DemoPki,  # noqa: F811
+    demo_pki: DemoPki,
     tmp_path: Path,
     node_id: str,
     references: int,
@@ -111,7 +102,7 @@ def test_xmlsec1_verifies_each_signature(
 
 def test_xmlsec1_rejects_a_changed_record(
     signed_xml: bytes,
-    demo_pki: DemoPki,  # noqa: F811
+    demo_pki: DemoPki,
     tmp_path: Path,
 ) -> None:
     changed = signed_xml.replace(b"<mucdatduoc>T</mucdatduoc>", b"<mucdatduoc>H</mucdatduoc>")
@@ -121,7 +112,7 @@ def test_xmlsec1_rejects_a_changed_record(
         assert xmlsec_verify(path, demo_pki.root_certificate, node_id).returncode != 0
 
 
-def test_report_passes_every_named_check(signed_xml: bytes, demo_trust: TrustSettings) -> None:  # noqa: F811
+def test_report_passes_every_named_check(signed_xml: bytes, demo_trust: TrustSettings) -> None:
     report = verify_record_xml(signed_xml, demo_trust)
     assert report.bottom_line, report.summary()
     names = [c.name for c in report.checks]
@@ -140,7 +131,7 @@ def test_report_passes_every_named_check(signed_xml: bytes, demo_trust: TrustSet
 
 def test_report_fails_every_signature_over_changed_data(
     signed_xml: bytes,
-    demo_trust: TrustSettings,  # noqa: F811
+    demo_trust: TrustSettings,
 ) -> None:
     changed = signed_xml.replace(b"<diemkiemtradinhky>9<", b"<diemkiemtradinhky>10<")
     report = verify_record_xml(changed, demo_trust)
@@ -154,9 +145,9 @@ def test_report_fails_every_signature_over_changed_data(
 
 def test_replacing_the_first_signature_breaks_the_later_ones(
     signed_xml: bytes,
-    record_xml: bytes,  # noqa: F811
-    ht_signer: RecordSigner,  # noqa: F811
-    demo_trust: TrustSettings,  # noqa: F811
+    record_xml: bytes,
+    ht_signer: RecordSigner,
+    demo_trust: TrustSettings,
 ) -> None:
     # A valid GVCN signature made by someone else, swapped in after HT and seal signed.
     forged = etree.fromstring(sign_record_xml(record_xml, ht_signer, "gvcn"))
@@ -171,7 +162,7 @@ def test_replacing_the_first_signature_breaks_the_later_ones(
 
 def test_missing_timestamp_is_a_failed_check(
     signed_xml: bytes,
-    demo_trust: TrustSettings,  # noqa: F811
+    demo_trust: TrustSettings,
 ) -> None:
     root = etree.fromstring(signed_xml)
     unsigned = root.find(".//{http://uri.etsi.org/01903/v1.3.2#}UnsignedProperties")
@@ -183,7 +174,7 @@ def test_missing_timestamp_is_a_failed_check(
 
 def test_untrusted_root_fails_the_certificate_checks(
     signed_xml: bytes,
-    demo_pki: DemoPki,  # noqa: F811
+    demo_pki: DemoPki,
 ) -> None:
     # Trusting only the TSA's certificate as a root: no signer chains to it.
     other = TrustSettings.from_files([demo_pki.directory / "certs" / "tsa.pem"])
@@ -193,10 +184,10 @@ def test_untrusted_root_fails_the_certificate_checks(
 
 
 def test_revoked_signer_is_refused(
-    demo_pki: DemoPki,  # noqa: F811
-    demo_pki_services: object,  # noqa: F811
-    demo_trust: TrustSettings,  # noqa: F811
-    record_xml: bytes,  # noqa: F811
+    demo_pki: DemoPki,
+    demo_pki_services: object,
+    demo_trust: TrustSettings,
+    record_xml: bytes,
 ) -> None:
     signer = load_demo_signer(demo_pki, "GV99")
     xml = sign_record_xml(record_xml, signer, "gvcn")
@@ -219,8 +210,8 @@ def test_revoked_signer_is_refused(
     ids=["ht-before-gvcn", "seal-first", "gvcn-twice"],
 )
 def test_signing_out_of_order_or_twice_is_refused(
-    record_xml: bytes,  # noqa: F811
-    gvcn_signer: RecordSigner,  # noqa: F811
+    record_xml: bytes,
+    gvcn_signer: RecordSigner,
     already: list[str],
     role: str,
     words: str,
@@ -234,18 +225,18 @@ def test_signing_out_of_order_or_twice_is_refused(
 
 
 def test_seal_without_timestamp_authority_is_refused(
-    record_xml: bytes,  # noqa: F811
-    seal_signer: RecordSigner,  # noqa: F811
+    record_xml: bytes,
+    seal_signer: RecordSigner,
 ) -> None:
     with pytest.raises(SigningError, match="dấu thời gian"):
         sign_record_xml(record_xml, seal_signer, "condau")
 
 
 def test_unreachable_timestamp_authority_is_a_signing_error(
-    record_xml: bytes,  # noqa: F811
-    gvcn_signer: RecordSigner,  # noqa: F811
-    ht_signer: RecordSigner,  # noqa: F811
-    seal_signer: RecordSigner,  # noqa: F811
+    record_xml: bytes,
+    gvcn_signer: RecordSigner,
+    ht_signer: RecordSigner,
+    seal_signer: RecordSigner,
 ) -> None:
     xml = sign_record_xml(sign_record_xml(record_xml, gvcn_signer, "gvcn"), ht_signer, "ht")
     with pytest.raises(SigningError, match="TSA") as info:
@@ -255,7 +246,7 @@ def test_unreachable_timestamp_authority_is_a_signing_error(
     assert info.value.hint
 
 
-def test_not_a_record_is_a_record_error(gvcn_signer: RecordSigner) -> None:  # noqa: F811
+def test_not_a_record_is_a_record_error(gvcn_signer: RecordSigner) -> None:
     with pytest.raises(RecordError):
         sign_record_xml(b"<hocba xmlns='urn:hocbaso:hocba:1'/>", gvcn_signer, "gvcn")
     with pytest.raises(RecordError):
