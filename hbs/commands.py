@@ -126,9 +126,12 @@ def registry_serve(workspace: Path, port: int | None) -> int:
 
 
 def verify(workspace: Path, files: list[Path]) -> int:
+    from hocbaso.services import workspace_services
     from hocbaso.verification import verify_files
 
-    reports = verify_files(Workspace(workspace), files)
+    # Demo certificates are checked against the demo PKI's OCSP/CRL, served while verifying.
+    with workspace_services(workspace, pki=True):
+        reports = verify_files(Workspace(workspace), files)
     ok = True
     for report in reports:
         print(report.summary())

@@ -101,36 +101,33 @@ def ensure_server(workspace_root: Path, *, port: int | None = None) -> PrefectAp
     api = f"http://127.0.0.1:{chosen}/api"
     env = {**os.environ, **base_environment(home)}
     env.pop("PREFECT_API_URL", None)
-    log = (home / "server.log").open("ab")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "prefect",
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(chosen),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        env=env,
-        start_new_session=True,
-    )
+    pid_file = home / "server.pid"
+    pid_file.unlink(missing_ok=True)
+    # `setsid -f` detaches the server into its own session (it outlives this command and
+    # a Ctrl-C here); the shell writes its pid, then becomes the server by `exec`.
+    with (home / "server.log").open("ab") as log:
+        subprocess.run(
+            ["setsid", "-f", "sh", "-c", 'echo $$ > "$0"; exec "$@"', str(pid_file),
+             sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+             "--port", str(chosen)],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, check=True,
+        )
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    pid = 0
     while not _healthy(api):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
+        if not pid and pid_file.is_file() and pid_file.read_text().strip():
+            pid = int(pid_file.read_text())
+        if (pid and not _pid_alive(pid)) or time.monotonic() > deadline:
+            if pid and _pid_alive(pid):
+                os.killpg(pid, signal.SIGKILL)
             raise ConfigurationError(
                 f"Không khởi động được máy chủ Prefect cục bộ trên cổng {chosen}.",
                 hint=f"Xem nhật ký {home / 'server.log'}; nếu cổng đang bận, đặt biến "
                 "PREFECT_API_URL trỏ tới một máy chủ Prefect đang chạy.",
             )
         time.sleep(0.3)
-    state_file.write_text(json.dumps({"pid": proc.pid, "port": chosen}))
+    pid = pid or int(pid_file.read_text())
+    state_file.write_text(json.dumps({"pid": pid, "port": chosen}))
     os.environ["PREFECT_API_URL"] = api
     return PrefectApi(api, api.removesuffix("/api"), home, started_here=True)
 

@@ -38,6 +38,12 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         yield api.api_url
     finally:
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogWorker
+
+        # Send the last logs and events while the server still answers.
+        APILogWorker.drain_all(timeout=10)
+        EventsWorker.drain_all(timeout=10)
         stop_server(home)
         for k, v in saved.items():
             if v is None:
