@@ -45,11 +45,19 @@ def registry_client(config: SchoolConfig) -> RegistryClient:
 
 
 def _standin(ws: Workspace, config: SchoolConfig) -> StandinServer:
+    """The stand-in with the registry's checks, run in one worker process per core.
+
+    The client shares this process (and its GIL) with the stand-in: verifying in
+    worker processes lets verification use the other core, in parallel with sending.
+    """
+    from hocbaso.registry.standin.pool import VerifierPool
+    from hocbaso.verification import registry_verifier_factory
+
     trust = TrustSettings.from_files(keys.trust_roots(ws, config))
     return StandinServer(
         ws.root / STANDIN_DIR,
         clients={config.registry.client_id: registry_secret(config)},
-        verifier=registry_verifier(trust),
+        verifier=VerifierPool(registry_verifier_factory(trust)),
     )
 
 

@@ -8,9 +8,16 @@ that the file is the one the store froze.
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+import functools
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from asn1crypto import x509 as asn1_x509
 
 from hocbaso import keys
 from hocbaso.config import Workspace
@@ -19,9 +26,12 @@ from hocbaso.files import sha256_hex
 from hocbaso.record import data_digest, parse_record_xml, validate_record_xml
 from hocbaso.registry.results import Refusal
 from hocbaso.render import extract_record_xml
-from hocbaso.signing import Check, TrustSettings, VerificationReport
+from hocbaso.signing import Check, ServiceSession, TrustSettings, VerificationReport
+from hocbaso.signing import async_verify_record_pdf as _async_verify_pdf
+from hocbaso.signing import async_verify_record_xml as _async_verify_xml
 from hocbaso.signing import verify_record_pdf as _verify_pdf_signatures
 from hocbaso.signing import verify_record_xml as _verify_xml_signatures
+from hocbaso.signing.trust import RevocationMode, revocation_data_expiry
 from hocbaso.store import Store
 
 
@@ -52,21 +62,25 @@ def _schema_check(xml: bytes) -> Check:
     return Check("luoc-do", "passed", "Tệp XML đúng lược đồ hocba-1.0.xsd.")
 
 
-def _store_checks(ws: Workspace, xml: bytes) -> list[Check]:
-    """Compare the record with what the store froze (only inside a workspace with a store)."""
+def _store_checks(ws: Workspace, record_xml: bytes, file_bytes: bytes) -> list[Check]:
+    """Compare a record file with what the store froze and holds (inside a workspace only).
+
+    ``record_xml`` is the record's XML (for a PDF: the XML it carries); ``file_bytes`` the
+    file as given, compared with the current XML or PDF of that record in the store.
+    """
     store = Store(ws.store_path)
     if not store.exists():
         return []
-    record = parse_record_xml(xml)
+    record = parse_record_xml(record_xml)
     rows = store.frame(
-        "SELECT sha256_du_lieu, sha256, trang_thai FROM hoc_ba WHERE ma_hoc_ba = $1",
+        "SELECT sha256_du_lieu, sha256, pdf_path FROM hoc_ba WHERE ma_hoc_ba = $1",
         [record.madinhdanhhocba],
     ).to_dicts()
     if not rows:
         return [Check("kho.ton-tai", "failed", "Kho dữ liệu không có học bạ mang mã này.")]
     row = rows[0]
     checks = []
-    if row["sha256_du_lieu"] == data_digest(xml):
+    if row["sha256_du_lieu"] == data_digest(record_xml):
         checks.append(Check("kho.du-lieu", "passed", "Dữ liệu trùng với dữ liệu đã chốt."))
     else:
         checks.append(
@@ -76,7 +90,8 @@ def _store_checks(ws: Workspace, xml: bytes) -> list[Check]:
                 "Dữ liệu KHÁC với dữ liệu đã chốt trong kho: tệp đã bị sửa.",
             )
         )
-    if row["sha256"] == sha256_hex(xml):
+    current = {row["sha256"], Path(row["pdf_path"] or "").stem}
+    if sha256_hex(file_bytes) in current:
         checks.append(Check("kho.tep", "passed", "Tệp trùng với bản hiện hành trong kho."))
     else:
         checks.append(
@@ -123,39 +138,140 @@ def verify_files(ws: Workspace, files: list[Path]) -> list[FileVerification]:
         if data.startswith(b"%PDF"):
             checks, attached = verify_pdf(data, trust)
             if attached is not None:
-                checks += _store_checks(ws, attached)
+                checks += _store_checks(ws, attached, data)
         else:
             checks = verify_xml(data, trust)
             if checks[0].status == "passed":
-                checks += _store_checks(ws, data)
+                checks += _store_checks(ws, data, data)
         reports.append(FileVerification(path, tuple(checks)))
     return reports
 
 
-def registry_verifier(trust: TrustSettings) -> Callable[[bytes, bytes], list[Refusal]]:
-    """What the stand-in registry checks beyond its own (XSD, signatures, timestamp)."""
+REGISTRY_KEEP_S = 300.0
+"""How long the registry's verifier keeps revocation answers at most (they are also
+dropped once the earliest ``nextUpdate`` among them has passed)."""
 
-    def verify(xml: bytes, pdf: bytes) -> list[Refusal]:
+
+def _refusals(reports: list[VerificationReport]) -> list[Refusal]:
+    refusals = []
+    for report in reports:
+        for check in report.checks:
+            if check.status == "passed":
+                continue
+            code = "TIMESTAMP" if check.name.endswith("dau-thoi-gian") else "SIGNATURE"
+            refusals.append(Refusal(code, f"{check.name}: {check.message}"))
+    return refusals
+
+
+def _mismatch(xml: bytes, pdf: bytes) -> list[Refusal]:
+    try:
+        attached = extract_record_xml(pdf)
+        same = data_digest(attached) == data_digest(xml)
+    except RecordError:
+        same = False
+    if same:
+        return []
+    return [Refusal("MISMATCH", "Dữ liệu trong PDF khác dữ liệu của tệp XML.")]
+
+
+class RegistryVerifier:
+    """What the stand-in registry checks beyond its own: XSD, the six signatures, the
+    timestamp, and that the PDF carries the XML's data.
+
+    Why a class: most of a record's verification is certificate and revocation work
+    for the same few dozen signers. Each record is still validated at its own time
+    (a fresh validation context), but the HTTP session and the revocation answers
+    fetched for earlier records are kept and reused while pyhanko-certvalidator finds
+    them current, for at most ``keep_s`` seconds and never past the earliest
+    ``nextUpdate`` among them. A check that could not be made (a responder down)
+    drops them at once, so a failure is not remembered.
+
+    Calls are serialised (the work is CPU-bound; parallelism comes from one verifier
+    per process, see ``registry_verifier_factory``). ``close()`` ends the session.
+    """
+
+    def __init__(self, trust: TrustSettings, *, keep_s: float = REGISTRY_KEEP_S) -> None:
+        self._trust = trust
+        self._keep_s = keep_s
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._session: ServiceSession | None = None
+        self._until = 0.0  # monotonic deadline of the kept session
+
+    def __call__(self, xml: bytes, pdf: bytes) -> list[Refusal]:
         try:
             validate_record_xml(xml)
         except RecordError as exc:
             return [Refusal("XSD", exc.message)]
-        refusals = []
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+            refusals = self._loop.run_until_complete(self._verify_signatures(xml, pdf))
+        return refusals + _mismatch(xml, pdf)
+
+    async def _current_session(self) -> ServiceSession:
+        session = self._session
+        if session is not None and time.monotonic() < self._until:
+            expiry = revocation_data_expiry(session.kept_fetchers())
+            if expiry is None or dt.datetime.now(dt.UTC) < expiry:
+                return session
+        await self._drop_session()
+        session = ServiceSession(trust=self._trust)
+        await session.__aenter__()
+        self._session, self._until = session, time.monotonic() + self._keep_s
+        return session
+
+    async def _drop_session(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.__aexit__(None, None, None)
+
+    async def _verify_signatures(self, xml: bytes, pdf: bytes) -> list[Refusal]:
+        session = await self._current_session()
+        context = self._trust.validation_context(fetchers=session.kept_fetchers())
         try:
-            reports: list[VerificationReport] = [
-                _verify_xml_signatures(xml, trust),
-                _verify_pdf_signatures(pdf, trust),
+            reports = [
+                await _async_verify_xml(xml, self._trust, session=session, context=context),
+                await _async_verify_pdf(pdf, self._trust, session=session, context=context),
             ]
         except HocBaSoError as exc:
             return [Refusal("SIGNATURE", exc.message)]
-        for report in reports:
-            for check in report.checks:
-                if check.status == "passed":
-                    continue
-                code = "TIMESTAMP" if check.name.endswith("dau-thoi-gian") else "SIGNATURE"
-                refusals.append(Refusal(code, f"{check.name}: {check.message}"))
-        if data_digest(extract_record_xml(pdf)) != data_digest(xml):
-            refusals.append(Refusal("MISMATCH", "Dữ liệu trong PDF khác dữ liệu của tệp XML."))
-        return refusals
+        if any(report.could_not_check for report in reports):
+            await self._drop_session()
+        return _refusals(reports)
 
-    return verify
+    def close(self) -> None:
+        """End the HTTP session and the event loop (the verifier can be used again)."""
+        with self._lock:
+            loop, self._loop = self._loop, None
+            if loop is not None:
+                loop.run_until_complete(self._drop_session())
+                loop.close()
+
+
+def registry_verifier(trust: TrustSettings, *, keep_s: float = REGISTRY_KEEP_S) -> RegistryVerifier:
+    """What the stand-in registry checks beyond its own (XSD, signatures, timestamp)."""
+    return RegistryVerifier(trust, keep_s=keep_s)
+
+
+def _verifier_from_der(
+    roots: tuple[bytes, ...],
+    revocation: RevocationMode,
+    allow_fetching: bool,
+    moment: dt.datetime | None,
+    keep_s: float,
+) -> RegistryVerifier:
+    certificates = tuple(asn1_x509.Certificate.load(der) for der in roots)
+    trust = TrustSettings(certificates, revocation, allow_fetching, moment)
+    return RegistryVerifier(trust, keep_s=keep_s)
+
+
+def registry_verifier_factory(
+    trust: TrustSettings, *, keep_s: float = REGISTRY_KEEP_S
+) -> Callable[[], RegistryVerifier]:
+    """A picklable recipe for ``registry_verifier(trust)``: each worker process of the
+    stand-in builds its own verifier (and keeps its own revocation answers) from it."""
+    roots = tuple(cert.dump() for cert in trust.roots)
+    return functools.partial(
+        _verifier_from_der, roots, trust.revocation, trust.allow_fetching, trust.moment, keep_s
+    )

@@ -24,6 +24,7 @@ from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
 from pyhanko.sign.timestamps.aiohttp_client import HTTPTimeStamper
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.fetchers import Fetchers
 from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
 
 from hocbaso.errors import ConfigurationError
@@ -86,14 +87,16 @@ class TrustSettings:
         fetcher_backend: AIOHttpFetcherBackend | None = None,
         allow_fetching: bool | None = None,
         moment: dt.datetime | None = None,
+        fetchers: Fetchers | None = None,
     ) -> dict[str, Any]:
         """Keyword arguments of a ``ValidationContext`` for these settings.
 
         The revocation lists are empty, never None: pyhanko-certvalidator refuses a
-        context without fetching and without any revocation data at all.
+        context without fetching and without any revocation data at all. ``fetchers``
+        kept by the caller carry what they fetched from one context to the next.
         """
         fetching = self.allow_fetching if allow_fetching is None else allow_fetching
-        return {
+        options = {
             "trust_roots": list(self.roots),
             "allow_fetching": fetching,
             "revocation_mode": self.revocation,
@@ -103,6 +106,9 @@ class TrustSettings:
             "crls": [],
             "ocsps": [],
         }
+        if fetching and fetchers is not None:
+            options["fetchers"] = fetchers
+        return options
 
     def validation_context(
         self,
@@ -111,9 +117,16 @@ class TrustSettings:
         other_certs: Iterable[asn1_x509.Certificate] = (),
         crls: Iterable[Any] = (),
         ocsps: Iterable[Any] = (),
+        fetchers: Fetchers | None = None,
     ) -> ValidationContext:
-        """A fresh validation context (they cache results, so one per batch at most)."""
-        options = self.context_options(fetcher_backend=fetcher_backend)
+        """A fresh validation context (they cache results, so one per batch at most).
+
+        With ``fetchers`` kept across contexts (the registry's), each context validates
+        at its own creation time while revocation answers already fetched are reused;
+        pyhanko-certvalidator still refuses an answer outside its thisUpdate/nextUpdate
+        window.
+        """
+        options = self.context_options(fetcher_backend=fetcher_backend, fetchers=fetchers)
         options.update(other_certs=list(other_certs), crls=list(crls), ocsps=list(ocsps))
         return ValidationContext(**options)
 
@@ -131,6 +144,7 @@ class ServiceSession:
         self._timestamper: HTTPTimeStamper | None = None
         self._fetchers: AIOHttpFetcherBackend | None = None
         self._context: ValidationContext | None = None
+        self._kept_fetchers: Fetchers | None = None
 
     async def __aenter__(self) -> ServiceSession:
         self._http = aiohttp.ClientSession()
@@ -148,6 +162,7 @@ class ServiceSession:
         if self._http is not None:
             await self._http.close()
         self._http = self._timestamper = self._fetchers = self._context = None
+        self._kept_fetchers = None
 
     @property
     def timestamper(self) -> HTTPTimeStamper | None:
@@ -172,6 +187,18 @@ class ServiceSession:
             self._context = self.trust.validation_context(fetcher_backend=self._fetchers)
         return self._context
 
+    def kept_fetchers(self) -> Fetchers:
+        """Revocation/certificate fetchers kept for the life of the session.
+
+        Contexts built with them (``trust.validation_context(fetchers=...)``) reuse what
+        an earlier context fetched: one OCSP request per certificate per session.
+        """
+        if self._fetchers is None:
+            raise RuntimeError("ServiceSession is used outside 'async with'")
+        if self._kept_fetchers is None:
+            self._kept_fetchers = self._fetchers.get_fetchers()
+        return self._kept_fetchers
+
     def context_options(self) -> dict[str, Any]:
         """``ValidationContext`` keyword arguments that fetch over the shared session."""
         if self.trust is None:
@@ -180,3 +207,26 @@ class ServiceSession:
                 hint="Thêm danh sách tin_cay trong mục [chung_thu] của school.toml.",
             )
         return self.trust.context_options(fetcher_backend=self._fetchers)
+
+
+def revocation_data_expiry(fetchers: Fetchers) -> dt.datetime | None:
+    """The earliest ``nextUpdate`` of the OCSP answers and CRLs ``fetchers`` hold, if any.
+
+    Why: whoever keeps fetchers across many documents (the registry) must drop them
+    once an answer they hold is no longer current, so that the next document gets a
+    fresh one; an answer without ``nextUpdate`` sets no limit here (the keeper's own
+    age limit applies).
+    """
+    moments: list[dt.datetime] = []
+    for response in fetchers.ocsp_fetcher.fetched_responses():
+        try:
+            basic = response["response_bytes"]["response"].parsed
+            singles = basic["tbs_response_data"]["responses"]
+        except (AttributeError, KeyError, TypeError, ValueError):
+            continue
+        moments += [s["next_update"].native for s in singles if s["next_update"].native]
+    for crl in fetchers.crl_fetcher.fetched_crls():
+        moment = crl["tbs_cert_list"]["next_update"].native
+        if moment is not None:
+            moments.append(moment)
+    return min(moments, default=None)

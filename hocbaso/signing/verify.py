@@ -179,8 +179,13 @@ async def async_verify_record_xml(
     *,
     expect: Sequence[Role] = ROLES,
     session: ServiceSession | None = None,
+    context: ValidationContext | None = None,
 ) -> VerificationReport:
-    """Check the XML record's signatures (``expect``: roles that must be there, in order)."""
+    """Check the XML record's signatures (``expect``: roles that must be there, in order).
+
+    Certificates and the timestamp are validated in ``context`` when given, else in the
+    session's context (one per batch), else in a fresh one.
+    """
     root = parse_record(xml)
     chuky = root.find(CHUKY_TAG)
     data = root.xpath("//*[@Id=$id]", id=DATA_ID)
@@ -194,7 +199,10 @@ async def async_verify_record_xml(
             "Tệp XML không đúng cấu trúc học bạ (phần dữ liệu hoặc phần chữ ký).",
             hint="Lấy lại bản học bạ từ kho dữ liệu; tệp có thể đã bị sửa.",
         )
-    context = session.validation_context() if session is not None else trust.validation_context()
+    if context is None:
+        context = (
+            session.validation_context() if session is not None else trust.validation_context()
+        )
     present = [el.get("Id") for el in chuky if el.tag == SIGNATURE_TAG]
     wanted = [signature_id(r) for r in expect]
     checks = []
@@ -234,11 +242,15 @@ async def async_verify_record_pdf(
     *,
     expect: Sequence[Role] = ROLES,
     session: ServiceSession | None = None,
+    context: ValidationContext | None = None,
 ) -> VerificationReport:
     """Check the PAdES signatures of the printable copy against ``trust``.
 
     Revocation data stored in the PDF (the seal's B-LT data) is used first; other
-    signatures need the network when ``trust.allow_fetching``.
+    signatures need the network when ``trust.allow_fetching``. With a ``context``
+    from the caller (the registry's: current revocation answers, fetched online and
+    shared across records) every signature is validated in it instead, and the data
+    stored in the PDF is not read.
     """
     try:
         reader = PdfFileReader(BytesIO(pdf), strict=False)
@@ -248,11 +260,12 @@ async def async_verify_record_pdf(
             "Tệp PDF của học bạ không đọc được.",
             hint="Lấy lại bản PDF từ kho dữ liệu; tệp có thể đã bị sửa hoặc hỏng.",
         ) from exc
-    options = session.context_options() if session is not None else trust.context_options()
-    try:
-        context = DocumentSecurityStore.read_dss(reader).as_validation_context(options)
-    except NoDSSFoundError:
-        context = ValidationContext(**options)
+    if context is None:
+        options = session.context_options() if session is not None else trust.context_options()
+        try:
+            context = DocumentSecurityStore.read_dss(reader).as_validation_context(options)
+        except NoDSSFoundError:
+            context = ValidationContext(**options)
     present = [sig.field_name for sig in signatures]
     wanted = [FIELD_NAMES[r] for r in expect]
     checks = []

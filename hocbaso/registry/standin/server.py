@@ -142,8 +142,11 @@ class StandinServer:
         return running
 
     def close(self) -> None:
-        """Close the storage file."""
+        """Close the storage file, and the verifier if it holds resources (sessions, workers)."""
         self.storage.close()
+        close = getattr(self.state.verifier, "close", None)
+        if callable(close):
+            close()
 
 
 class RunningServer:

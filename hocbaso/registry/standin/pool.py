@@ -1,0 +1,103 @@
+"""Run the stand-in's extra verifier in worker processes, so verification uses every core.
+
+Why: verifying a record is CPU-bound Python (PDF parsing, difference analysis,
+certificate paths) and the stand-in usually shares its process, and its GIL, with
+the client that submits (``hbs submit`` in demo mode). Worker processes verify in
+parallel with each other and with the client; each keeps its own verifier, and so
+its own revocation answers, for the life of the pool.
+
+The verifier is built in each worker from a picklable ``factory`` (a module-level
+function or a ``functools.partial`` of one). Workers are started with ``spawn``:
+the parent has threads (the server, the PKI services, the client), and forking a
+threaded process can copy a held lock into the child.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from hocbaso.registry.results import Refusal
+from hocbaso.registry.standin.checks import Verifier
+
+_worker_verifier: Verifier | None = None
+
+
+def _start_worker(factory: Callable[[], Verifier]) -> None:
+    """Build this worker's verifier; close it (its HTTP session) when the worker exits."""
+    global _worker_verifier
+    _worker_verifier = factory()
+    close = getattr(_worker_verifier, "close", None)
+    if callable(close):
+        atexit.register(close)
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
+def _verify_in_worker(xml: bytes, pdf: bytes) -> list[Refusal]:
+    if _worker_verifier is None:  # the initializer always runs first
+        raise RuntimeError("verifier worker started without its verifier")
+    return _worker_verifier(xml, pdf)
+
+
+def default_workers() -> int:
+    """One worker per core, at least one."""
+    return max(1, os.cpu_count() or 1)
+
+
+class VerifierPool:
+    """A ``Verifier`` that runs ``factory()``'s verifier in ``workers`` processes.
+
+    Blocking like any verifier (the stand-in calls it from its thread pool); the
+    workers start in the background at construction, so the first record does not
+    wait for them to import. If a worker dies, the pool is rebuilt once and the
+    record verified again. ``close()`` stops the workers.
+    """
+
+    def __init__(self, factory: Callable[[], Verifier], *, workers: int | None = None) -> None:
+        self._factory = factory
+        self._workers = workers or default_workers()
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(
+            self._workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(self._factory,),
+        )
+        for _ in range(self._workers):
+            pool.submit(_ready)
+        return pool
+
+    def _current(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = self._start()
+            return self._pool
+
+    def __call__(self, xml: bytes, pdf: bytes) -> list[Refusal]:
+        pool = self._current()
+        try:
+            return pool.submit(_verify_in_worker, xml, pdf).result()
+        except BrokenProcessPool:
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            return self._current().submit(_verify_in_worker, xml, pdf).result()
+
+    def close(self) -> None:
+        """Stop the workers (waits for the records being verified)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)

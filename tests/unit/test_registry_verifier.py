@@ -1,0 +1,250 @@
+"""The stand-in registry's verifier, with its kept revocation answers and in worker processes:
+every refusal code still fires (XSD, SIGNATURE, TIMESTAMP, MISMATCH) on real signed records."""
+
+from __future__ import annotations
+
+import base64
+import multiprocessing
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from lxml import etree
+from pki_fixtures import DEMO_ORGANISATION, DEMO_PEOPLE, free_port
+from test_render import make_record_xml
+
+from hocbaso.registry.results import Refusal
+from hocbaso.registry.standin import StandinServer
+from hocbaso.registry.standin.pool import VerifierPool
+from hocbaso.render import RecordRenderer, extract_record_xml
+from hocbaso.signing import (
+    ROLES,
+    DemoIdentity,
+    DemoPki,
+    DemoPkiServices,
+    RecordSigner,
+    TrustSettings,
+    create_demo_pki,
+    load_demo_signer,
+    revoke_identity,
+    sign_batch,
+)
+from hocbaso.signing.pki import certificate_of
+from hocbaso.verification import RegistryVerifier, registry_verifier, registry_verifier_factory
+
+NS = "urn:hocbaso:hocba:1"
+XADES = "http://uri.etsi.org/01903/v1.3.2#"
+
+
+@pytest.fixture(scope="module")
+def renderer() -> RecordRenderer:
+    return RecordRenderer(pdf_tags=False)
+
+
+def sign_record(
+    xml: bytes,
+    pdf: bytes,
+    signers: tuple[RecordSigner, RecordSigner, RecordSigner],
+    pki: DemoPki,
+    trust: TrustSettings,
+) -> tuple[bytes, bytes]:
+    """Both documents signed by GVCN, HT and the seal, as the pipeline does."""
+    for role, signer in zip(ROLES, signers, strict=True):
+        (outcome,) = sign_batch([(xml, pdf)], signer, role, tsa_url=pki.tsa_url, trust=trust)
+        assert outcome.ok and outcome.xml and outcome.pdf, outcome.error
+        xml, pdf = outcome.xml, outcome.pdf
+    return xml, pdf
+
+
+@pytest.fixture(scope="module")
+def signed(
+    demo_pki: DemoPki,
+    demo_pki_services: object,
+    demo_trust: TrustSettings,
+    gvcn_signer: RecordSigner,
+    ht_signer: RecordSigner,
+    seal_signer: RecordSigner,
+    renderer: RecordRenderer,
+) -> tuple[bytes, bytes]:
+    xml = make_record_xml()
+    signers = (gvcn_signer, ht_signer, seal_signer)
+    return sign_record(xml, renderer.render(xml), signers, demo_pki, demo_trust)
+
+
+@pytest.fixture(scope="module")
+def verify(demo_trust: TrustSettings, demo_pki_services: object) -> Iterator[RegistryVerifier]:
+    verifier = registry_verifier(demo_trust)
+    yield verifier
+    verifier.close()
+
+
+def codes(refusals: list[Refusal]) -> list[str]:
+    assert all(r.message for r in refusals)
+    return [r.code for r in refusals]
+
+
+def test_a_signed_record_passes_again_and_again(
+    verify: RegistryVerifier, signed: tuple[bytes, bytes]
+) -> None:
+    # The second and third calls reuse the session and the revocation answers.
+    assert [verify(*signed) for _ in range(3)] == [[], [], []]
+
+
+def test_xml_that_breaks_the_schema_is_xsd(
+    verify: RegistryVerifier, signed: tuple[bytes, bytes]
+) -> None:
+    xml, pdf = signed
+    bad = xml.replace(b"<gioitinh>2</gioitinh>", b"<gioitinh>9</gioitinh>")
+    assert bad != xml
+    assert codes(verify(bad, pdf)) == ["XSD"]
+
+
+def test_tampered_xml_data_is_signature_and_mismatch(
+    verify: RegistryVerifier, signed: tuple[bytes, bytes]
+) -> None:
+    xml, pdf = signed
+    tampered = xml.replace("Nguyễn Thị Thuỳ Dương".encode(), "Nguyễn Thị Thuỳ Duyên".encode())
+    assert tampered != xml
+    found = codes(verify(tampered, pdf))
+    assert found.count("SIGNATURE") == 3  # every XML signature covers the data
+    assert found[-1] == "MISMATCH"  # and the PDF still carries the original data
+
+
+def without_timestamp(xml: bytes) -> bytes:
+    """The seal's timestamp token replaced by garbage (an unsigned property: the
+    signatures still hold)."""
+    root = etree.fromstring(xml)
+    (token,) = root.iter(f"{{{XADES}}}EncapsulatedTimeStamp")
+    token.text = base64.b64encode(b"not a timestamp token").decode()
+    return bytes(etree.tostring(root, encoding="UTF-8", xml_declaration=True))
+
+
+def test_bad_timestamp_is_timestamp(verify: RegistryVerifier, signed: tuple[bytes, bytes]) -> None:
+    xml, pdf = signed
+    assert codes(verify(without_timestamp(xml), pdf)) == ["TIMESTAMP"]
+
+
+def test_changed_pdf_bytes_are_signature(
+    verify: RegistryVerifier, signed: tuple[bytes, bytes]
+) -> None:
+    xml, pdf = signed
+    # One byte of the page content stream, covered by all three signatures; the
+    # attached XML (a separate stream) is untouched.
+    start = pdf.find(b"stream", pdf.find(b"/Contents")) + 20
+    changed = bytearray(pdf)
+    changed[start] ^= 0x01
+    assert extract_record_xml(bytes(changed)) == extract_record_xml(pdf)
+    found = codes(verify(xml, bytes(changed)))
+    assert found and set(found) == {"SIGNATURE"}
+
+
+def test_pdf_attaching_other_data_is_mismatch(
+    verify: RegistryVerifier,
+    signed: tuple[bytes, bytes],
+    demo_pki: DemoPki,
+    demo_trust: TrustSettings,
+    gvcn_signer: RecordSigner,
+    ht_signer: RecordSigner,
+    seal_signer: RecordSigner,
+    renderer: RecordRenderer,
+) -> None:
+    xml, _ = signed
+    other = make_record_xml(hovaten="Trần Văn Khác")
+    signers = (gvcn_signer, ht_signer, seal_signer)
+    _, other_pdf = sign_record(other, renderer.render(other), signers, demo_pki, demo_trust)
+    # Both documents are validly signed by the right people; only the data differs.
+    assert codes(verify(xml, other_pdf)) == ["MISMATCH"]
+
+
+@pytest.fixture(scope="module")
+def own_pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoPki]:
+    """A PKI of this module only: revoking its people changes no other module's tests."""
+    directory = tmp_path_factory.mktemp("pki-verifier")
+    people = [*DEMO_PEOPLE, DemoIdentity("GV98", "Đỗ Văn Bị Thu", "001190000098", "Giáo viên")]
+    pki = create_demo_pki(directory, people, DEMO_ORGANISATION, port=free_port())
+    with DemoPkiServices(pki):
+        yield pki
+
+
+def signed_by(pki: DemoPki, gvcn: str, renderer: RecordRenderer) -> tuple[bytes, bytes]:
+    """A record of ``pki`` whose homeroom teacher is ``gvcn``."""
+    trust = TrustSettings.from_files([pki.root_certificate])
+    signers = (
+        load_demo_signer(pki, gvcn),
+        load_demo_signer(pki, "HT01"),
+        load_demo_signer(pki, "con-dau"),
+    )
+    xml = make_record_xml()
+    return sign_record(xml, renderer.render(xml), signers, pki, trust)
+
+
+def revoke(pki: DemoPki, key: str) -> None:
+    since = certificate_of(pki.credential(key)).not_valid_before_utc
+    revoke_identity(pki, key, since=since)
+
+
+def test_revoked_signer_is_signature(own_pki: DemoPki, renderer: RecordRenderer) -> None:
+    xml, pdf = signed_by(own_pki, "GV98", renderer)
+    revoke(own_pki, "GV98")
+    verifier = registry_verifier(TrustSettings.from_files([own_pki.root_certificate]))
+    try:
+        refusals = verifier(xml, pdf)
+    finally:
+        verifier.close()
+    revoked = [r for r in refusals if "thu hồi" in r.message]
+    assert revoked and {r.code for r in refusals} == {"SIGNATURE"}
+    assert any(r.message.startswith("chuky-gvcn.chung-thu") for r in revoked)  # the XML
+    assert any(r.message.startswith("ChuKyGVCN.chung-thu") for r in revoked)  # the PDF
+
+
+def test_kept_answers_are_dropped_after_keep_s_and_a_revocation_is_seen(
+    own_pki: DemoPki, renderer: RecordRenderer
+) -> None:
+    trust = TrustSettings.from_files([own_pki.root_certificate])
+    xml, pdf = signed_by(own_pki, "GV99", renderer)
+    verifier = registry_verifier(trust, keep_s=1.0)
+    try:
+        assert verifier(xml, pdf) == []
+        revoke(own_pki, "GV99")
+        # Within keep_s the answers fetched for the first call are reused (bounded staleness,
+        # as an OCSP cache would be); a verifier built now sees the revocation at once.
+        assert verifier(xml, pdf) == []
+        fresh = registry_verifier(trust)
+        assert "SIGNATURE" in codes(fresh(xml, pdf))
+        fresh.close()
+        time.sleep(1.1)
+        assert "SIGNATURE" in codes(verifier(xml, pdf))
+    finally:
+        verifier.close()
+
+
+def test_worker_processes_behind_the_stand_in_accept_and_refuse(
+    tmp_path: Path, demo_trust: TrustSettings, signed: tuple[bytes, bytes]
+) -> None:
+    xml, pdf = signed
+    ma_hoc_ba = etree.fromstring(xml).findtext(f".//{{{NS}}}madinhdanhhocba")
+    pool = VerifierPool(registry_verifier_factory(demo_trust), workers=2)
+    standin = StandinServer(tmp_path, verifier=pool)
+    with standin.serve() as running, httpx.Client(base_url=running.api_url, timeout=60) as http:
+        token = http.post(
+            "/token", data={"client_id": "demo", "client_secret": "demo-secret"}
+        ).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+
+        def put(x: bytes) -> httpx.Response:
+            files = {
+                "xml": ("a.xml", x, "application/xml"),
+                "pdf": ("a.pdf", pdf, "application/pdf"),
+            }
+            return http.put(f"/hoc-ba/{ma_hoc_ba}", files=files, headers=auth)
+
+        # Same data as the PDF carries (the stand-in's own checks pass), bad timestamp.
+        refused = put(without_timestamp(xml))
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["code"] == "TIMESTAMP"
+        accepted = put(xml)
+        assert accepted.status_code == 201, accepted.text
+    # Stopping the server closed the pool: its worker processes have ended.
+    assert not multiprocessing.active_children()
