@@ -32,6 +32,7 @@ from hocbaso.signing import async_verify_record_xml as _async_verify_xml
 from hocbaso.signing import verify_record_pdf as _verify_pdf_signatures
 from hocbaso.signing import verify_record_xml as _verify_xml_signatures
 from hocbaso.signing.trust import RevocationMode, revocation_data_expiry
+from hocbaso.signing.verify import CertificateVerdicts
 from hocbaso.store import Store
 
 
@@ -196,6 +197,7 @@ class RegistryVerifier:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._session: ServiceSession | None = None
+        self._verdicts: CertificateVerdicts = {}  # kept and dropped with the session
         self._until = 0.0  # monotonic deadline of the kept session
 
     def __call__(self, xml: bytes, pdf: bytes) -> list[Refusal]:
@@ -223,6 +225,7 @@ class RegistryVerifier:
 
     async def _drop_session(self) -> None:
         session, self._session = self._session, None
+        self._verdicts = {}
         if session is not None:
             await session.__aexit__(None, None, None)
 
@@ -231,7 +234,9 @@ class RegistryVerifier:
         context = self._trust.validation_context(fetchers=session.kept_fetchers())
         try:
             reports = [
-                await _async_verify_xml(xml, self._trust, session=session, context=context),
+                await _async_verify_xml(
+                    xml, self._trust, session=session, context=context, verdicts=self._verdicts
+                ),
                 await _async_verify_pdf(pdf, self._trust, session=session, context=context),
             ]
         except HocBaSoError as exc:

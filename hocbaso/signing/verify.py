@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import copy
+import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from io import BytesIO
@@ -43,7 +44,7 @@ from signxml.xades import XAdESSignatureConfiguration, XAdESVerifier
 
 from hocbaso.errors import RecordError
 from hocbaso.signing.pdf_signature import FIELD_NAMES
-from hocbaso.signing.report import Check, VerificationReport
+from hocbaso.signing.report import Check, CheckStatus, VerificationReport
 from hocbaso.signing.roles import ROLE_NAMES, ROLES, Role
 from hocbaso.signing.trust import ServiceSession, TrustSettings
 from hocbaso.signing.xml_signature import (
@@ -68,13 +69,50 @@ def _failed(name: str, message: str) -> Check:
     return Check(name, "failed", message)
 
 
+CertificateVerdicts = dict[bytes, tuple[CheckStatus, str, dt.datetime, dt.datetime]]
+"""Verdicts on signers' certificates, reused by a verifier of many records for as long as
+it keeps the revocation answers they were based on (see ``async_verify_record_xml``)."""
+
+
 async def _check_certificate(
     name: str,
     cert: asn1_x509.Certificate,
     others: Sequence[asn1_x509.Certificate],
     context: ValidationContext,
+    verdicts: CertificateVerdicts | None = None,
 ) -> Check:
-    """Path to a trusted root, validity and revocation of a signer's certificate."""
+    """Path to a trusted root, validity and revocation of a signer's certificate.
+
+    A verdict in ``verdicts`` for the same certificates is reused while the validation
+    time lies inside every certificate's validity period; "could not check" is never
+    kept.
+    """
+    if verdicts is None:
+        return await _validate_certificate(name, cert, others, context)
+    chain = (cert, *others)
+    key = b"".join(hashlib.sha256(c.dump()).digest() for c in chain)
+    known = verdicts.get(key)
+    if known is not None and known[2] <= context.moment <= known[3]:
+        # What validating would have left in the context: the chain the signature
+        # carried, which the timestamp validated next may need for its own path.
+        for intermediate in others:
+            context.certificate_registry.register(intermediate)
+        return Check(name, known[0], known[1])
+    check = await _validate_certificate(name, cert, others, context)
+    if check.status != "could_not_check":
+        validity = [c["tbs_certificate"]["validity"] for c in chain]
+        start = max(v["not_before"].native for v in validity)
+        end = min(v["not_after"].native for v in validity)
+        verdicts[key] = (check.status, check.message, start, end)
+    return check
+
+
+async def _validate_certificate(
+    name: str,
+    cert: asn1_x509.Certificate,
+    others: Sequence[asn1_x509.Certificate],
+    context: ValidationContext,
+) -> Check:
     validator = CertificateValidator(
         cert, intermediate_certs=list(others), validation_context=context
     )
@@ -180,11 +218,16 @@ async def async_verify_record_xml(
     expect: Sequence[Role] = ROLES,
     session: ServiceSession | None = None,
     context: ValidationContext | None = None,
+    verdicts: CertificateVerdicts | None = None,
 ) -> VerificationReport:
     """Check the XML record's signatures (``expect``: roles that must be there, in order).
 
     Certificates and the timestamp are validated in ``context`` when given, else in the
-    session's context (one per batch), else in a fresh one.
+    session's context (one per batch), else in a fresh one. ``verdicts``: certificate
+    verdicts kept by a caller that also keeps the revocation answers they were based on
+    (the registry's verifier: the same fetchers for every record's context, both dropped
+    together); within that time, validating the same certificates again would use the
+    same answers and reach the same verdict.
     """
     root = parse_record(xml)
     chuky = root.find(CHUKY_TAG)
@@ -221,7 +264,9 @@ async def async_verify_record_xml(
             checks.append(_failed(f"{sid}.chu-ky", "Chữ ký không kèm chứng thư của người ký."))
             continue
         checks.append(_verify_xml_signature(root, role, certs[0]))
-        checks.append(await _check_certificate(f"{sid}.chung-thu", certs[0], certs[1:], context))
+        checks.append(
+            await _check_certificate(f"{sid}.chung-thu", certs[0], certs[1:], context, verdicts)
+        )
         if role == "condau":
             checks.append(await _verify_xml_timestamp(signature, context))
     return VerificationReport("xml", tuple(checks))
