@@ -9,6 +9,7 @@ xmlsec1, pdfsig, qpdf) whether what it issued holds.
 from __future__ import annotations
 
 import hashlib
+import subprocess
 from pathlib import Path
 
 import duckdb
@@ -125,3 +126,91 @@ def test_verify_accepts_issued_files_and_names_a_tampered_one(
     out = capsys.readouterr().out
     assert "KHÔNG HỢP LỆ" in out
     assert "kho.du-lieu" in out
+
+
+def test_paper_copy_of_a_class_carries_each_lookup_code_in_a_readable_qr(
+    demo_workspace: Path, tmp_path: Path
+) -> None:
+    con = duckdb.connect(str(demo_workspace / "hbs.duckdb"), read_only=True)
+    ma_lop, codes = con.execute(
+        "SELECT ma_lop, list(ma_tra_cuu) FROM v_hoc_ba GROUP BY ma_lop ORDER BY ma_lop LIMIT 1"
+    ).fetchone()
+    con.close()
+    out = tmp_path / f"ban-giay-{ma_lop}.pdf"
+    assert (
+        main(["print", "--workspace", str(demo_workspace), "--class", ma_lop, "--out", str(out)])
+        == 0
+    )
+    subprocess.run(["pdftoppm", "-r", "110", "-png", str(out), str(tmp_path / "trang")], check=True)
+    decoded = set()
+    for page in sorted(tmp_path.glob("trang-*.png")):
+        result = subprocess.run(
+            ["zbarimg", "--quiet", "--raw", str(page)], capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, f"no QR code on {page.name}"
+        decoded.update(result.stdout.split())
+    assert {url.rsplit("/", 1)[-1] for url in decoded} == set(codes)
+
+
+def test_unlock_after_the_seal_is_refused(
+    demo_workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _records(demo_workspace)
+    ma_lop = "1A"
+    assert (
+        main(
+            [
+                "unlock",
+                "--workspace",
+                str(demo_workspace),
+                "--class",
+                ma_lop,
+                "--reason",
+                "sửa điểm",
+            ]
+        )
+        == 2
+    )
+    assert "đã đóng dấu" in capsys.readouterr().err
+    assert _records(demo_workspace) == before
+
+
+def test_revoke_then_reissue_a_new_version_that_references_the_old(
+    demo_workspace: Path,
+) -> None:
+    old = _records(demo_workspace)[0][0]
+    assert (
+        main(
+            [
+                "revoke",
+                "--workspace",
+                str(demo_workspace),
+                "--record",
+                old,
+                "--reason",
+                "Sai sót khi nhập nhận xét",
+            ]
+        )
+        == 0
+    )
+    for verb in (
+        ["lock"],
+        ["sign", "--role", "gvcn"],
+        ["sign", "--role", "ht"],
+        ["stamp"],
+        ["submit"],
+    ):
+        assert main([*verb, "--workspace", str(demo_workspace)]) == 0
+    con = duckdb.connect(str(demo_workspace / "hbs.duckdb"), read_only=True)
+    rows = con.execute(
+        "SELECT phien_ban, trang_thai, thay_the, ma_tra_cuu, xml_path FROM v_hoc_ba "
+        "WHERE ma_hoc_sinh = (SELECT ma_hoc_sinh FROM v_hoc_ba WHERE ma_hoc_ba = ?) "
+        "ORDER BY phien_ban",
+        [old],
+    ).fetchall()
+    con.close()
+    assert [(r[0], r[1]) for r in rows] == [(1, "revoked"), (2, "accepted")]
+    assert rows[1][2] == old and rows[1][3] and rows[1][3] != rows[0][3]
+    xml = (demo_workspace / rows[1][4]).read_text(encoding="utf-8")
+    assert f"<madinhdanhhocbathaythe>{old}</madinhdanhhocbathaythe>" in xml
+    assert "<phienbanthongtinhocba>2</phienbanthongtinhocba>" in xml
