@@ -22,6 +22,7 @@ test: bootstrap check
 check: bootstrap
 	$(BIN)/ruff check hocbaso hbs tasks flows validation tests bench data
 	$(BIN)/ruff format --check hocbaso hbs tasks flows validation tests bench data
+	$(BIN)/mypy
 
 bench: bootstrap
 	$(BIN)/python bench/run_all.py

@@ -10,6 +10,7 @@ from prefect import flow
 
 from hocbaso.model import TrangThai as S
 from hocbaso.services import workspace_services
+from hocbaso.signing import Role
 from hocbaso.steps import StepOutcome
 from hocbaso.store import ImportSummary
 from tasks.common import publish_outcomes
@@ -18,18 +19,17 @@ from tasks.initialize import compute_results_task, gate_task, load_store_task, r
 from tasks.records import classes_in_state, lock_class_task, sign_class_task, submit_class_task
 from tasks.report import report_task
 
-SIGN_FROM: dict[str, S] = {"gvcn": S.LOCKED, "ht": S.SIGNED_GVCN, "condau": S.SIGNED_HT}
+SIGN_FROM: dict[Role, S] = {"gvcn": S.LOCKED, "ht": S.SIGNED_GVCN, "condau": S.SIGNED_HT}
 
 
 @flow(name="khoi-tao-du-lieu", log_prints=True)
-def khoi_tao_du_lieu(workspace: str, source: str, csdl_nganh: str | None = None
-                     ) -> ImportSummary:
+def khoi_tao_du_lieu(workspace: str, source: str, csdl_nganh: str | None = None) -> ImportSummary:
     """Initialize: read the school's file, check it through every gate (and against the
     sector database's export when given), load the store."""
     raw = read_source_task(source)
-    checked = gate_task(workspace, raw, csdl_nganh)
-    results = compute_results_task(checked.data)
-    summary = load_store_task(workspace, checked.data, results, raw)
+    data = gate_task(workspace, raw, csdl_nganh)
+    results = compute_results_task(data)
+    summary = load_store_task(workspace, data, results, raw)
     for line in summary.lines_vi():
         print(line)
     return summary
@@ -52,7 +52,7 @@ def chot_du_lieu(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]
 
 
 @flow(name="ky-hoc-ba", log_prints=True)
-def ky_hoc_ba(workspace: str, role: str, ma_lop: str | None = None) -> list[StepOutcome]:
+def ky_hoc_ba(workspace: str, role: Role, ma_lop: str | None = None) -> list[StepOutcome]:
     """Sign: the homeroom teacher of each class (role gvcn), then the principal (role ht)."""
     with workspace_services(workspace, pki=True):
         outcomes = [

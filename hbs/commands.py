@@ -58,8 +58,12 @@ def run_verb(
             Store(Workspace(workspace).store_path).create()
             print(f"Đã tạo kho dữ liệu trống: {Workspace(workspace).store_path}")
             return 0
-        run_flow(steps.khoi_tao_du_lieu, workspace=ws, source=str(args.source.resolve()),
-                 csdl_nganh=str(args.csdl_nganh.resolve()) if args.csdl_nganh else None)
+        run_flow(
+            steps.khoi_tao_du_lieu,
+            workspace=ws,
+            source=str(args.source.resolve()),
+            csdl_nganh=str(args.csdl_nganh.resolve()) if args.csdl_nganh else None,
+        )
     elif verb == "configure":
         run_flow(steps.cau_hinh, workspace=ws)
     elif verb == "lock":

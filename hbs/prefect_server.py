@@ -107,10 +107,28 @@ def ensure_server(workspace_root: Path, *, port: int | None = None) -> PrefectAp
     # a Ctrl-C here); the shell writes its pid, then becomes the server by `exec`.
     with (home / "server.log").open("ab") as log:
         subprocess.run(
-            ["setsid", "-f", "sh", "-c", 'echo $$ > "$0"; exec "$@"', str(pid_file),
-             sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-             "--port", str(chosen)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, check=True,
+            [
+                "setsid",
+                "-f",
+                "sh",
+                "-c",
+                'echo $$ > "$0"; exec "$@"',
+                str(pid_file),
+                sys.executable,
+                "-m",
+                "prefect",
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(chosen),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            check=True,
         )
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     pid = 0

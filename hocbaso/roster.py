@@ -72,7 +72,7 @@ def load_roster(store: Store, config: SchoolConfig) -> Roster:
             )
     gvcn: dict[str, Person] = {}
     for ma_lop, ma_gvcn in sorted(classes.items()):
-        code = config.gvcn.get(ma_lop, ma_gvcn)
+        code = config.gvcn.get(ma_lop, ma_gvcn or "")
         p = person(code, f"GVCN lớp {ma_lop}")
         if p is not None:
             gvcn[ma_lop] = p

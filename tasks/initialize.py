@@ -16,7 +16,7 @@ from hocbaso.errors import GateError
 from hocbaso.ingest import RawSource, read_source
 from hocbaso.store import ImportSummary, apply_import
 from tasks.common import open_workspace
-from validation.gates import GateOutcome, run_gates
+from validation.gates import run_gates
 from validation.report import problems_frame, write_report_xlsx
 
 GATE_REPORT_DIR = "bao_cao"
@@ -29,7 +29,7 @@ def read_source_task(source: str) -> RawSource:
 
 
 @task(name="kiem-tra-du-lieu", cache_policy=NO_CACHE)
-def gate_task(workspace: str, raw: RawSource, csdl_nganh: str | None = None) -> GateOutcome:
+def gate_task(workspace: str, raw: RawSource, csdl_nganh: str | None = None) -> SchoolData:
     """Run the gates (and the CSDL ngành comparison if asked); write the Vietnamese report;
     stop the flow on any ERROR. WARNs are reported and the flow goes on."""
     ws, config, _ = open_workspace(workspace)
@@ -66,7 +66,8 @@ def gate_task(workspace: str, raw: RawSource, csdl_nganh: str | None = None) -> 
             report_path=str(report_path) if report_path else None,
             hint="Sửa các ô được chỉ ra trong báo cáo rồi chạy lại `hbs init`.",
         )
-    return outcome
+    assert outcome.data is not None  # the gates hand over typed data whenever nothing is an ERROR
+    return outcome.data
 
 
 @task(name="tinh-ket-qua-tt27", cache_policy=NO_CACHE)

@@ -8,6 +8,7 @@ from prefect.cache_policies import NO_CACHE
 from hocbaso import issue, lock, submission
 from hocbaso.errors import RegistryUnavailable
 from hocbaso.model import TrangThai
+from hocbaso.signing import Role
 from hocbaso.steps import StepOutcome
 from hocbaso.store import current_records
 from tasks.common import open_workspace
@@ -29,7 +30,7 @@ def lock_class_task(workspace: str, ma_lop: str) -> StepOutcome:
 
 
 @task(name="ky-lop", cache_policy=NO_CACHE, task_run_name="ky-{role}-lop-{ma_lop}")
-def sign_class_task(workspace: str, ma_lop: str, role: str) -> StepOutcome:
+def sign_class_task(workspace: str, ma_lop: str, role: Role) -> StepOutcome:
     """The class's signer (GVCN, HT or the seal) signs every record waiting for them."""
     ws, config, store = open_workspace(workspace)
     return issue.sign_class(ws, config, store, ma_lop, role)

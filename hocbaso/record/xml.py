@@ -92,7 +92,7 @@ def _append_row(parent: etree._Element, name: str, row: Any) -> None:
 
 def record_xml(r: RecordData) -> bytes:
     """The record's canonical bytes: UTF-8, XML declaration, an empty ``<chuky/>``."""
-    root = etree.Element(_Q % ROOT_ELEMENT, nsmap={None: NS})
+    root = etree.Element(_Q % ROOT_ELEMENT, nsmap={None: NS})  # type: ignore[dict-item]  # lxml accepts a default ns
     root.set("phienbanxsd", XSD_VERSION)
     data = etree.SubElement(root, _Q % DATA_ELEMENT)
     data.set("Id", DATA_ID)
@@ -156,7 +156,7 @@ def _where(doc: etree._Element, error: Any, element: str) -> str:
         nodes = doc.xpath(error.path, namespaces={"ds": DS_NS, "hb": NS}) if error.path else []
     except etree.XPathError:
         nodes = []
-    if not nodes or not isinstance(nodes[0], etree._Element):
+    if not isinstance(nodes, list) or not nodes or not isinstance(nodes[0], etree._Element):
         return f"<{element}>"
     node: etree._Element = nodes[0]
     parts: list[str] = []
@@ -231,7 +231,7 @@ def validate_record_xml(xml: bytes) -> None:
     schema = _schema()
     if schema.validate(doc):
         return
-    errors = list(schema.error_log)
+    errors = list(schema.error_log)  # type: ignore[call-overload]  # lxml-stubs: not Iterable
     shown = "; ".join(_explain(e, doc) for e in errors[:3])
     more = f" (và {len(errors) - 3} lỗi khác)" if len(errors) > 3 else ""
     raise RecordError(

@@ -155,8 +155,8 @@ def apply_import(
         ]
         if fresh:
             con.executemany(
-                "INSERT INTO hoc_ba (ma_hoc_ba, ma_hoc_sinh, nam_hoc, phien_ban, ma_lop, trang_thai,"
-                " cap_nhat) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO hoc_ba (ma_hoc_ba, ma_hoc_sinh, nam_hoc, phien_ban, ma_lop,"
+                " trang_thai, cap_nhat) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 fresh,
             )
         # A draft whose student moved class follows the student.

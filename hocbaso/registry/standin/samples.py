@@ -31,7 +31,11 @@ def sample_xml(
     nam_hoc: str = "2025-2026",
 ) -> bytes:
     """The bytes of a minimal record XML (UTF-8, declaration included)."""
-    root = etree.Element(f"{{{NS}}}hocba", nsmap={None: NS}, phienbanxsd="1.0")
+    root = etree.Element(
+        f"{{{NS}}}hocba",
+        nsmap={None: NS},  # type: ignore[dict-item]  # lxml accepts a default namespace
+        phienbanxsd="1.0",
+    )
     data = etree.SubElement(root, f"{{{NS}}}thongtinsohocbasotieuhoc", Id="hocba-du-lieu")
     for name, value in (
         ("madinhdanhhocba", ma_hoc_ba),
