@@ -86,7 +86,7 @@ class _ReloadingApp:
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         self.refresh()
-        return self._animator(environ, start_response)  # type: ignore[no-any-return]
+        return self._animator(environ, start_response)
 
 
 class DemoPkiServices:
