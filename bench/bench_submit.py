@@ -1,6 +1,6 @@
 """Benchmark of the submit step against the stand-in registry that verifies every record.
 
-    .venv/bin/python bench/bench_submit.py --workspace /tmp/ws2 [--sample 40] [--records 0]
+    .venv/bin/python bench/bench_submit.py --workspace /tmp/ws2 [--sample 40] [--skip-floor]
 
 The workspace must hold signed and sealed records (what ``hbs demo`` leaves, even
 after it submitted them). Nothing in it is changed: the records' current files, the
@@ -15,7 +15,9 @@ Prints, in one run on the same machine state:
 2. the floor: the bare HTTP round trip of one unverified ``PUT`` (median), and the
    whole submit (``submit_class`` over every class) into a stand-in without verifier;
 3. the whole submit as ``hbs submit`` runs it (``workspace_services(..., registry=True)``:
-   the stand-in with its verifier, the demo PKI's OCSP/CRL/TSA services).
+   the stand-in with its verifier, the demo PKI's OCSP/CRL/TSA services);
+4. the verifying stand-in alone: every record in one ``submit_many``, nothing stored
+   (what submit would take if the client's store writes cost nothing).
 
 Client, stand-in and PKI services share this machine's cores, as in ``hbs demo``.
 """
@@ -39,8 +41,9 @@ import httpx
 from hocbaso import keys
 from hocbaso.config import Workspace
 from hocbaso.model import TrangThai
+from hocbaso.registry import SubmitItem
 from hocbaso.registry.standin import StandinServer
-from hocbaso.services import STANDIN_DIR, registry_secret, workspace_services
+from hocbaso.services import STANDIN_DIR, registry_client, registry_secret, workspace_services
 from hocbaso.signing import DemoPkiServices, TrustSettings
 from hocbaso.store import Store, current_records
 from hocbaso.submission import submit_class
@@ -192,11 +195,33 @@ def verified_submit(ws: Workspace) -> tuple[float, int]:
     return seconds, accepted
 
 
+def standin_alone(ws: Workspace) -> tuple[float, int]:
+    """Every record in one ``submit_many`` into the verifying stand-in, nothing stored:
+    what the stand-in can take when the client's own work (store writes, one batch
+    per class) is out of the way."""
+    config = ws.load_config()
+    items = [
+        SubmitItem(
+            r["ma_hoc_ba"], ws.path(r["xml_path"]).read_bytes(), ws.path(r["pdf_path"]).read_bytes()
+        )
+        for r in _sealed_records(ws)
+    ]
+    with workspace_services(ws.root, registry=True), registry_client(config) as client:
+        started = time.perf_counter()
+        outcomes = client.submit_many(items)
+        seconds = time.perf_counter() - started
+    return seconds, sum(1 for o in outcomes if o.ok)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", required=True, help="a workspace with sealed records")
     parser.add_argument("--sample", type=int, default=40, help="records timed one by one")
-    parser.add_argument("--skip-floor", action="store_true", help="no unverified submit")
+    parser.add_argument(
+        "--skip-floor",
+        action="store_true",
+        help="only the verified submit (no floor, no stand-in alone)",
+    )
     args = parser.parse_args(argv)
 
     source = Workspace(args.workspace)
@@ -223,6 +248,13 @@ def main(argv: list[str] | None = None) -> int:
             f"submit, stand-in verifying every record       {seconds:7.1f} s  "
             f"{accepted / seconds:6.1f} records/s  ({accepted} accepted)"
         )
+        if not args.skip_floor:
+            reset_to_sealed(ws)
+            alone, taken = standin_alone(ws)
+            print(
+                f"stand-in alone: one submit_many, no store     {alone:7.1f} s  "
+                f"{taken / alone:6.1f} records/s  ({taken} accepted)"
+            )
         if accepted != n:
             print(f"NOT ALL ACCEPTED: {accepted} of {n}", file=sys.stderr)
             return 1
