@@ -51,11 +51,21 @@ def gate_task(workspace: str, raw: RawSource, csdl_nganh: str | None = None) -> 
             tables={t: raw.frame(t) for t in raw.tables},
             sheet_names={t: raw.where(t) for t in raw.tables},
         )
-        # The artifact names places and rules, never the values (they may be personal data).
+        # The artifact names places and rules only: values, and the messages that quote
+        # them, may be personal data and stay in the workbook inside the workspace.
         create_table_artifact(
             key="kiem-tra-du-lieu",
-            table=problems.drop("value").head(500).to_dicts(),
-            description=f"Kết quả kiểm tra dữ liệu: {problems.height} vấn đề",
+            table=problems.select(
+                pl.col("table").alias("bang"),
+                pl.col("sheet_row").alias("dong"),
+                pl.col("column").alias("cot"),
+                pl.col("rule").alias("quy_tac"),
+                pl.col("severity").alias("muc_do"),
+            )
+            .head(500)
+            .to_dicts(),
+            description=f"Kết quả kiểm tra dữ liệu: {problems.height} vấn đề; chi tiết trong "
+            f"tệp {report_path.name} của thư mục làm việc",
         )
     if not outcome.ok:
         errors = problems.filter(pl.col("severity") == "ERROR")
