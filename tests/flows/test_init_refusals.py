@@ -59,3 +59,34 @@ def test_refused_import_leaves_the_store_untouched(
         )
         assert where in err, err
         assert "Báo cáo đầy đủ:" in err
+
+
+def test_no_student_value_reaches_prefect_logs_or_artifacts(
+    loaded_workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A refused file's values are printed to the school's own terminal and workbook only."""
+    import polars as pl
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterTextSearch
+
+    tables = generate_school(n_students=BASE_STUDENTS, seed=BASE_SEED)
+    name, bad_id = "Bí Mật Riêng Tư", "98765"
+    tables["hoc_sinh"] = tables["hoc_sinh"].with_columns(
+        pl.when(pl.int_range(pl.len()) == 2).then(pl.lit(name)).otherwise("ho_ten").alias("ho_ten"),
+        pl.when(pl.int_range(pl.len()) == 2)
+        .then(pl.lit(bad_id))
+        .otherwise("so_dinh_danh")
+        .alias("so_dinh_danh"),
+    )
+    source = tmp_path / "lo-du-lieu.xlsx"
+    write_xlsx(tables, source)
+    assert main(["init", "--workspace", str(loaded_workspace), "--source", str(source)]) == 2
+    assert bad_id in capsys.readouterr().err  # the school sees the value it must fix
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts()
+        logs = client.read_logs(log_filter=LogFilter(text=LogFilterTextSearch(query=bad_id)))
+        everything = " ".join(str(a.data) + str(a.description) for a in artifacts)
+        all_logs = " ".join(log.message for log in client.read_logs(limit=200))
+    assert artifacts, "the data-check artifact was published"
+    assert bad_id not in everything and name not in everything
+    assert not logs and bad_id not in all_logs and name not in all_logs
