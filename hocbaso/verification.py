@@ -184,8 +184,11 @@ class RegistryVerifier:
     (a fresh validation context), but the HTTP session and the revocation answers
     fetched for earlier records are kept and reused while pyhanko-certvalidator finds
     them current, for at most ``keep_s`` seconds and never past the earliest
-    ``nextUpdate`` among them. A check that could not be made (a responder down)
-    drops them at once, so a failure is not remembered.
+    ``nextUpdate`` among them; so are the verdicts on the XML signers' certificates,
+    which rest on those answers. A check that could not be made (a responder down)
+    drops them all at once, so a failure is not remembered. The price: a revocation
+    published while answers are kept is seen up to ``keep_s`` later (as with any OCSP
+    cache); a new verifier sees it at once.
 
     Calls are serialised (the work is CPU-bound; parallelism comes from one verifier
     per process, see ``registry_verifier_factory``). ``close()`` ends the session.
