@@ -15,9 +15,10 @@ from urllib.parse import urlparse
 from hocbaso import keys
 from hocbaso.config import SchoolConfig, Workspace, secret_from_env
 from hocbaso.registry import RegistryClient
+from hocbaso.registry.standin.pool import VerifierPool
 from hocbaso.registry.standin.server import StandinServer, serve_forever
 from hocbaso.signing import DemoPkiServices, TrustSettings
-from hocbaso.verification import registry_verifier
+from hocbaso.verification import registry_verifier_factory
 
 STANDIN_DIR = "csdl-gia-lap"
 DEMO_CLIENT_SECRET = "demo-secret"  # the stand-in's credential; not a secret of any real system
@@ -50,9 +51,6 @@ def _standin(ws: Workspace, config: SchoolConfig) -> StandinServer:
     The client shares this process (and its GIL) with the stand-in: verifying in
     worker processes lets verification use the other core, in parallel with sending.
     """
-    from hocbaso.registry.standin.pool import VerifierPool
-    from hocbaso.verification import registry_verifier_factory
-
     trust = TrustSettings.from_files(keys.trust_roots(ws, config))
     return StandinServer(
         ws.root / STANDIN_DIR,
@@ -93,5 +91,5 @@ def serve_registry_forever(ws: Workspace, port: int | None) -> None:
             port or url.port or 80,
             config.registry.client_id,
             registry_secret(config),
-            verifier=registry_verifier(trust),
+            verifier=VerifierPool(registry_verifier_factory(trust)),
         )

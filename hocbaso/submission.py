@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from hocbaso.config import SchoolConfig, Workspace
 from hocbaso.errors import RegistryRejected, RegistryUnavailable
 from hocbaso.files import read_content
@@ -22,7 +24,14 @@ from hocbaso.model import TrangThai
 from hocbaso.registry import Outcome, SubmitItem
 from hocbaso.services import registry_client
 from hocbaso.steps import StepOutcome
-from hocbaso.store import RecordChange, Store, current_records, transition
+from hocbaso.store import (
+    RecordChange,
+    Store,
+    apply_transition,
+    current_records,
+    transaction_on,
+    transition,
+)
 
 ACTOR = "to_cong_tac"
 
@@ -49,7 +58,7 @@ def submit_class(ws: Workspace, config: SchoolConfig, store: Store, ma_lop: str)
     records = current_records(store, states=[TrangThai.SUBMITTED], ma_lop=ma_lop)
     expected = {r["ma_hoc_ba"]: r["sha256"] for r in records}
 
-    def on_result(outcome: Outcome) -> None:
+    def store_answer(con: duckdb.DuckDBPyConnection, outcome: Outcome) -> None:
         if outcome.receipt is not None:
             receipt = outcome.receipt
             if receipt.sha256 != expected[outcome.ma_hoc_ba]:
@@ -63,19 +72,24 @@ def submit_class(ws: Workspace, config: SchoolConfig, store: Store, ma_lop: str)
                 outcome.ma_hoc_ba,
                 {"ma_tra_cuu": receipt.ma_tra_cuu, "ngay_nhan": receipt.received_at},
             )
-            transition(
-                store, [change], TrangThai.ACCEPTED, vai_tro=ACTOR, hanh_dong="csdl_tiep_nhan"
-            )
+            with transaction_on(con):
+                apply_transition(
+                    con, [change], TrangThai.ACCEPTED, vai_tro=ACTOR, hanh_dong="csdl_tiep_nhan"
+                )
         elif isinstance(outcome.error, RegistryRejected):
             change = RecordChange(
                 outcome.ma_hoc_ba,
                 {"ma_loi": outcome.error.code, "loi": outcome.error.message},
                 {"ma_loi": outcome.error.code},
             )
-            transition(store, [change], TrangThai.REJECTED, vai_tro=ACTOR, hanh_dong="csdl_tu_choi")
+            with transaction_on(con):
+                apply_transition(
+                    con, [change], TrangThai.REJECTED, vai_tro=ACTOR, hanh_dong="csdl_tu_choi"
+                )
 
-    with registry_client(config) as client:
-        outcomes = client.submit_many(_items(ws, records), on_result)
+    # One connection for the batch; each answer is still its own transaction.
+    with registry_client(config) as client, store.session() as con:
+        outcomes = client.submit_many(_items(ws, records), lambda o: store_answer(con, o))
     unavailable = [o for o in outcomes if isinstance(o.error, RegistryUnavailable)]
     if unavailable:
         raise RegistryUnavailable(

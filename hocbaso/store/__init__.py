@@ -1,7 +1,7 @@
 """The store: DuckDB schema, imports, record states and the audit log."""
 
 from hocbaso.store.audit import ChainCheck, verify_chain
-from hocbaso.store.db import Store
+from hocbaso.store.db import Store, transaction_on
 from hocbaso.store.imports import ImportSummary, apply_import, load_results, load_school_data
 from hocbaso.store.records import (
     STATE_NAMES_VI,
@@ -22,6 +22,7 @@ __all__ = [
     "current_records",
     "load_results",
     "load_school_data",
+    "transaction_on",
     "transition",
     "verify_chain",
 ]
