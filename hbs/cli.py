@@ -105,9 +105,15 @@ def _quiet_known_errors() -> None:
                 record.exc_text = None
             return True
 
-    for name in ("prefect", "prefect.flow_runs", "prefect.task_runs", ""):
-        for handler in logging.getLogger(name).handlers:
-            handler.addFilter(_Filter())
+    # On the loggers themselves (not their handlers): Prefect may set its handlers up
+    # again when a run starts, but a logger keeps its filters.
+    for name in (
+        "prefect.flow_runs",
+        "prefect.task_runs",
+        "prefect.flow_engine",
+        "prefect.task_engine",
+    ):
+        logging.getLogger(name).addFilter(_Filter())
 
 
 def _run_flow(flow: Callable[..., Any], **params: Any) -> Any:

@@ -90,3 +90,22 @@ def test_no_student_value_reaches_prefect_logs_or_artifacts(
     assert artifacts, "the data-check artifact was published"
     assert bad_id not in everything and name not in everything
     assert not logs and bad_id not in all_logs and name not in all_logs
+
+
+def test_the_real_command_prints_no_traceback(loaded_workspace: Path, prefect_api: str) -> None:
+    """As the working group sees it: a separate `hbs` process, its whole terminal output."""
+    import subprocess
+    import sys
+
+    case = next(c for c in REFUSED if c.name == "tep-csv-windows-1258")
+    hbs = Path(sys.executable).with_name("hbs")
+    result = subprocess.run(
+        [str(hbs), "init", "--workspace", str(loaded_workspace), "--source", str(case_path(case))],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == EXIT_USER_ERROR
+    assert "Traceback" not in output
+    assert "CSV UTF-8" in output
