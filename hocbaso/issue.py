@@ -3,7 +3,8 @@
 Order per record: the homeroom teacher (``gvcn``), the principal (``ht``), then
 the school's organisational seal with a trusted timestamp (``condau``). Each
 signer signs both the XML (an XAdES signature that covers the data and the
-earlier signatures) and the PDF (an incremental PAdES signature). The key is
+earlier signatures) and the PDF (an incremental PAdES signature, in the same revision
+as the PDF's attached ``hocba.xml`` becomes the XML just signed). The key is
 loaded once per class, one HTTP session serves the batch's timestamp and
 revocation requests, and the store moves the whole class in one transaction
 after every file is written, so a crash signs nothing twice in the store: the
@@ -53,7 +54,8 @@ def read_record_files(ws: Workspace, record: dict[str, Any]) -> tuple[bytes, byt
     """A record's current XML and PDF, checked against the store before anyone signs.
 
     The XML must have the hash the store holds and the frozen data digest; the PDF
-    is stored under its own hash and must carry the same record data.
+    is stored under its own hash and must carry exactly that XML (each signing step
+    attaches the XML it produced).
     """
     xml = read_content(ws, record["xml_path"], record["sha256"])
     pdf = read_content(ws, record["pdf_path"], Path(record["pdf_path"]).stem)
@@ -62,9 +64,10 @@ def read_record_files(ws: Workspace, record: dict[str, Any]) -> tuple[bytes, byt
             f"Dữ liệu của học bạ {record['ma_hoc_ba']} khác với dữ liệu đã chốt.",
             hint="Không ký tiếp; chạy `hbs verify` và báo cho tổ công tác.",
         )
-    if data_digest(extract_record_xml(pdf)) != record["sha256_du_lieu"]:
+    if extract_record_xml(pdf) != xml:
         raise RecordError(
-            f"Bản PDF của học bạ {record['ma_hoc_ba']} không mang đúng dữ liệu đã chốt.",
+            f"Bản PDF của học bạ {record['ma_hoc_ba']} không mang đúng tệp XML hiện hành "
+            "của học bạ.",
             hint="Không ký tiếp; chạy `hbs verify` và báo cho tổ công tác.",
         )
     return xml, pdf
@@ -85,7 +88,9 @@ async def _sign_batch(
             signed_xml = await async_sign_record_xml(
                 xml, signer, role, timestamper=session.timestamper if role == "condau" else None
             )
-            signed_pdf = await async_sign_record_pdf(pdf, signer, role, session=session)
+            signed_pdf = await async_sign_record_pdf(
+                pdf, signer, role, signed_xml=signed_xml, session=session
+            )
             xml_path, xml_sha = store_content(ws, signed_xml, ".xml")
             pdf_path, _ = store_content(ws, signed_pdf, ".pdf")
             changes.append(

@@ -10,7 +10,8 @@ this module in ``pytest_plugins`` of ``tests/conftest.py``.
     demo_trust          TrustSettings trusting the demo root (online revocation, hard-fail)
     gvcn_signer, ht_signer, seal_signer   RecordSigners, loaded once
     record_xml          a small unsigned record XML (bytes) following docs/record-xml.md
-    record_pdf          a small PDF/A-3b (bytes), compiled with Typst
+    record_pdf          a small PDF/A-3b (bytes), compiled with Typst, attaching record_xml
+                        (``pdf_attaching(xml)`` makes one for another XML)
 """
 
 from __future__ import annotations
@@ -105,14 +106,27 @@ def record_xml() -> bytes:
     return RECORD_XML
 
 
-@pytest.fixture(scope="session")
-def record_pdf() -> bytes:
+def pdf_attaching(xml: bytes) -> bytes:
+    """A small PDF/A-3b compiled with Typst that attaches ``xml`` as ``hocba.xml`` the way
+    the renderer does (associated file, relationship Data): what signing replaces."""
     source = (
         '#set document(title: "Học bạ số (kiểm thử)", author: "hocbaso")\n'
+        '#pdf.attach("hocba.xml", bytes(sys.inputs.xml), relationship: "data",\n'
+        '  mime-type: "application/xml", description: "Dữ liệu học bạ số (XML)")\n'
         "= Học bạ số\nBản thể hiện dùng để kiểm thử chữ ký.\n"
     )
-    pdf: bytes = typst.compile(source.encode(), format="pdf", pdf_standards=["a-3b"])
+    pdf: bytes = typst.compile(
+        source.encode(),
+        format="pdf",
+        pdf_standards=["a-3b"],
+        sys_inputs={"xml": xml.decode("utf-8")},
+    )
     return pdf
+
+
+@pytest.fixture(scope="session")
+def record_pdf() -> bytes:
+    return pdf_attaching(RECORD_XML)
 
 
 def write(tmp: Path, name: str, data: bytes) -> Path:

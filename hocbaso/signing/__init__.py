@@ -7,7 +7,8 @@ The public surface, in the order a batch uses it::
         signer = load_signer(spec, workspace)                     # once per batch
         async with ServiceSession(tsa_url=..., trust=trust) as session:
             xml = await async_sign_record_xml(xml, signer, "gvcn")
-            pdf = await async_sign_record_pdf(pdf, signer, "gvcn", session=session)
+            pdf = await async_sign_record_pdf(pdf, signer, "gvcn", signed_xml=xml,
+                                              session=session)   # PDF now carries xml
             ...
         report = verify_record_xml(xml, trust)                    # named checks
 

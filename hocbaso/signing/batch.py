@@ -56,7 +56,8 @@ async def async_sign_batch(
     session: ServiceSession,
     max_in_flight: int = 4,
 ) -> list[SignOutcome]:
-    """Add ``role``'s signature to the XML and the PDF of every record, in input order."""
+    """Add ``role``'s signature to the XML and the PDF of every record, in input order;
+    each signed PDF carries its record's newly signed XML."""
     role = check_role(role)
     limit = asyncio.Semaphore(1 if signer.source == "pkcs11" else max(1, max_in_flight))
 
@@ -66,7 +67,9 @@ async def async_sign_batch(
                 signed_xml = await async_sign_record_xml(
                     xml, signer, role, timestamper=session.timestamper
                 )
-                signed_pdf = await async_sign_record_pdf(pdf, signer, role, session=session)
+                signed_pdf = await async_sign_record_pdf(
+                    pdf, signer, role, signed_xml=signed_xml, session=session
+                )
             except HocBaSoError as exc:
                 return SignOutcome(None, None, exc)
             return SignOutcome(signed_xml, signed_pdf)

@@ -4,7 +4,10 @@ Each signature is an incremental update with an invisible field (``ChuKyGVCN``,
 ``ChuKyHT``, ``ChuKyConDau``): nothing earlier is rewritten, and no appearance
 stream is drawn (visible stamps with Vietnamese text cost 90-350 ms each and the
 rendered page already shows the signature blocks), so the PDF/A-3 file stays as it
-was rendered. The GVCN and HT signatures are PAdES B-B; the seal is PAdES B-LT: a
+was rendered. The same revision replaces the attached ``hocba.xml`` by the XML as
+signed so far (``signed_xml``, see ``hocbaso.signing.attachment``): each PAdES
+signature covers the XML the PDF carries, and the sealed PDF carries the final
+signed XML byte for byte. The GVCN and HT signatures are PAdES B-B; the seal is PAdES B-LT: a
 signature timestamp from the TSA, and the revocation data of its chain stored in the
 document security store, so it can be validated later without the network.
 
@@ -15,6 +18,7 @@ revocation fetching share its HTTP session); ``sign_record_pdf`` is the one-off 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from io import BytesIO
 
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -27,6 +31,7 @@ from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 
 from hocbaso.errors import RecordError, SigningError
+from hocbaso.signing.attachment import attach_signed_xml
 from hocbaso.signing.roles import ROLE_NAMES, Role, check_order, check_role
 from hocbaso.signing.signers import RecordSigner
 from hocbaso.signing.trust import ServiceSession, TrustSettings
@@ -80,10 +85,13 @@ async def async_sign_record_pdf(
     signer: RecordSigner,
     role: Role,
     *,
+    signed_xml: bytes,
     session: ServiceSession | None = None,
 ) -> bytes:
-    """Append the ``role`` signature as an incremental update; the seal needs ``session``
-    with a TSA URL and trust settings (for its timestamp and revocation data).
+    """Append the ``role`` signature as an incremental update that also attaches
+    ``signed_xml`` (the record XML just signed by ``role``: the attached XML plus that
+    one signature, else RecordError); the seal needs ``session`` with a TSA URL and
+    trust settings (for its timestamp and revocation data).
     """
     role = check_role(role)
     check_order(_roles_present(pdf), role, "bản PDF của học bạ")
@@ -116,6 +124,7 @@ async def async_sign_record_pdf(
     )
     try:
         writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
+        attach_signed_xml(writer, signed_xml, role, dt.datetime.now(dt.UTC))
         output = await pdf_signer.async_sign_pdf(
             writer, bytes_reserved=_bytes_reserved(signer, role), output=BytesIO()
         )
@@ -144,6 +153,7 @@ def sign_record_pdf(
     signer: RecordSigner,
     role: Role,
     *,
+    signed_xml: bytes,
     tsa_url: str | None = None,
     trust: TrustSettings | None = None,
 ) -> bytes:
@@ -151,6 +161,8 @@ def sign_record_pdf(
 
     async def run() -> bytes:
         async with ServiceSession(tsa_url=tsa_url, trust=trust) as session:
-            return await async_sign_record_pdf(pdf, signer, role, session=session)
+            return await async_sign_record_pdf(
+                pdf, signer, role, signed_xml=signed_xml, session=session
+            )
 
     return asyncio.run(run())

@@ -2,7 +2,8 @@
 
 For each expected signature: it is present and in order; it is cryptographically
 intact over exactly the expected references (XML: the data and the earlier
-signatures; PDF: its revision, with only signatures and validation data after it);
+signatures; PDF: its revision, with only signatures, validation data and the attached XML
+growing by appended signatures after it, see ``hocbaso.signing.attachment``);
 its certificate chains to a trusted root and is not revoked; and the seal's
 timestamp is valid and covers the seal. signxml checks XML signatures, pyHanko and
 pyhanko-certvalidator check PDF signatures, certificates and timestamp tokens.
@@ -43,6 +44,7 @@ from signxml.exceptions import SignXMLException
 from signxml.xades import XAdESSignatureConfiguration, XAdESVerifier
 
 from hocbaso.errors import RecordError
+from hocbaso.signing.attachment import RECORD_DIFF_POLICY
 from hocbaso.signing.pdf_signature import FIELD_NAMES
 from hocbaso.signing.report import Check, CheckStatus, VerificationReport
 from hocbaso.signing.roles import ROLE_NAMES, ROLES, Role
@@ -333,7 +335,10 @@ async def _pdf_signature_checks(sig: Any, role: Role, context: ValidationContext
     field = FIELD_NAMES[role]
     try:
         status = await async_validate_pdf_signature(
-            sig, signer_validation_context=context, ts_validation_context=context
+            sig,
+            signer_validation_context=context,
+            ts_validation_context=context,
+            diff_policy=RECORD_DIFF_POLICY,
         )
     except (SignatureValidationError, PdfError, ValueError) as exc:
         return [
@@ -354,7 +359,11 @@ async def _pdf_signature_checks(sig: Any, role: Role, context: ValidationContext
     level = status.modification_level
     if covered and level in _ALLOWED_AFTER:
         checks.append(
-            _passed(f"{field}.pham-vi", "Sau chữ ký chỉ có thêm chữ ký hoặc dữ liệu kiểm tra.")
+            _passed(
+                f"{field}.pham-vi",
+                "Sau chữ ký chỉ có thêm chữ ký, dữ liệu kiểm tra, và tệp XML đính kèm "
+                "được thay bằng chính nó cộng thêm các chữ ký sau.",
+            )
         )
     else:
         checks.append(

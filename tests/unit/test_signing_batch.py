@@ -1,8 +1,12 @@
-"""A class signed in one call: three roles over several records, one bad record isolated."""
+"""A class signed in one call: three roles over several records, one bad record isolated;
+each signed PDF carries its own signed XML."""
 
 from __future__ import annotations
 
+from pki_fixtures import pdf_attaching
+
 from hocbaso.errors import RecordError
+from hocbaso.render import extract_record_xml
 from hocbaso.signing import (
     DemoPki,
     RecordSigner,
@@ -22,10 +26,8 @@ def test_a_class_is_signed_by_three_roles_and_verifies(
     ht_signer: RecordSigner,
     seal_signer: RecordSigner,
 ) -> None:
-    records = [
-        (record_xml.replace(b"000000000001", f"00000000000{i}".encode()), record_pdf)
-        for i in range(4)
-    ]
+    xmls = [record_xml.replace(b"000000000001", f"00000000000{i}".encode()) for i in range(4)]
+    records = [(xml, pdf_attaching(xml)) for xml in xmls]
     for role, signer in (("gvcn", gvcn_signer), ("ht", ht_signer), ("condau", seal_signer)):
         outcomes = sign_batch(
             records,
@@ -39,6 +41,7 @@ def test_a_class_is_signed_by_three_roles_and_verifies(
     checked = verify_batch(records, demo_trust)  # type: ignore[arg-type]
     assert [o.ok for o in checked] == [True] * 4
     assert len({x for x, _ in records}) == 4  # each record kept its own data
+    assert [extract_record_xml(p) for _, p in records] == [x for x, _ in records]
 
 
 def test_one_bad_record_does_not_stop_the_class(

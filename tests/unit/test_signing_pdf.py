@@ -1,4 +1,5 @@
-"""The three PAdES signatures of the printable copy: pdfsig, qpdf and our own reports agree."""
+"""The three PAdES signatures of the printable copy: pdfsig, qpdf and our own reports agree;
+the sealed PDF carries the sealed XML."""
 
 from __future__ import annotations
 
@@ -10,40 +11,81 @@ import pytest
 from pki_fixtures import write
 
 from hocbaso.errors import SigningError
+from hocbaso.render import extract_record_xml
 from hocbaso.signing import (
     DemoPki,
     RecordSigner,
     ServiceSession,
     TrustSettings,
     async_sign_record_pdf,
+    async_sign_record_xml,
     sign_record_pdf,
+    sign_record_xml,
     signature_fields,
     verify_record_pdf,
 )
 
 
 @pytest.fixture(scope="module")
-def signed_pdf(
+def signed(
     demo_pki: DemoPki,
     demo_pki_services: object,
     demo_trust: TrustSettings,
+    record_xml: bytes,
     record_pdf: bytes,
     gvcn_signer: RecordSigner,
     ht_signer: RecordSigner,
     seal_signer: RecordSigner,
-) -> bytes:
-    async def sign() -> bytes:
+) -> tuple[bytes, bytes]:
+    """The XML and the PDF signed by GVCN, HT and the seal, as a batch signs them."""
+
+    async def sign() -> tuple[bytes, bytes]:
+        xml, pdf = record_xml, record_pdf
         async with ServiceSession(tsa_url=demo_pki.tsa_url, trust=demo_trust) as session:
-            pdf = await async_sign_record_pdf(record_pdf, gvcn_signer, "gvcn", session=session)
-            pdf = await async_sign_record_pdf(pdf, ht_signer, "ht", session=session)
-            return await async_sign_record_pdf(pdf, seal_signer, "condau", session=session)
+            for role, signer in (("gvcn", gvcn_signer), ("ht", ht_signer), ("condau", seal_signer)):
+                xml = await async_sign_record_xml(
+                    xml, signer, role, timestamper=session.timestamper
+                )
+                pdf = await async_sign_record_pdf(
+                    pdf, signer, role, signed_xml=xml, session=session
+                )
+        return xml, pdf
 
     return asyncio.run(sign())
+
+
+@pytest.fixture(scope="module")
+def signed_pdf(signed: tuple[bytes, bytes]) -> bytes:
+    return signed[1]
 
 
 def test_signatures_are_incremental_in_order(signed_pdf: bytes, record_pdf: bytes) -> None:
     assert signed_pdf.startswith(record_pdf)  # nothing of the rendered file is rewritten
     assert signature_fields(signed_pdf) == ["ChuKyGVCN", "ChuKyHT", "ChuKyConDau"]
+
+
+def test_sealed_pdf_carries_the_sealed_xml(signed: tuple[bytes, bytes], tmp_path: Path) -> None:
+    xml, pdf = signed
+    assert extract_record_xml(pdf) == xml
+    path = write(tmp_path, "hocba.pdf", pdf)
+    out = tmp_path / "hocba.xml"
+    subprocess.run(["pdfdetach", "-save", "1", "-o", str(out), str(path)], check=True)
+    assert out.read_bytes() == xml
+
+
+def test_pdfa3_metadata_and_attachment_parameters_stay(signed_pdf: bytes, tmp_path: Path) -> None:
+    # The XMP still claims PDF/A-3B; the file specification keeps its relationship and
+    # the new stream its MIME type, size and modification date (qpdf reads them).
+    assert b"<pdfaid:part>3</pdfaid:part>" in signed_pdf
+    path = write(tmp_path, "hocba.pdf", signed_pdf)
+    shown = subprocess.run(
+        ["qpdf", "--list-attachments", "--verbose", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "hocba.xml" in shown
+    assert "application/xml" in shown
 
 
 def test_pdfsig_reports_three_valid_signatures(signed_pdf: bytes, tmp_path: Path) -> None:
@@ -87,14 +129,15 @@ def test_seal_validates_offline_from_embedded_data(
 
 
 def test_without_embedded_data_offline_revocation_cannot_be_checked(
-    signed_pdf: bytes,
+    record_xml: bytes,
     record_pdf: bytes,
     gvcn_signer: RecordSigner,
     demo_pki: DemoPki,
 ) -> None:
     offline = TrustSettings.from_files([demo_pki.root_certificate], allow_fetching=False)
+    xml = sign_record_xml(record_xml, gvcn_signer, "gvcn")
     report = verify_record_pdf(
-        sign_record_pdf(record_pdf, gvcn_signer, "gvcn"), offline, expect=["gvcn"]
+        sign_record_pdf(record_pdf, gvcn_signer, "gvcn", signed_xml=xml), offline, expect=["gvcn"]
     )
     assert report.check("ChuKyGVCN.chu-ky").status == "passed"
     assert report.check("ChuKyGVCN.chung-thu").status in ("could_not_check", "failed")
@@ -111,22 +154,29 @@ def test_changed_bytes_fail_the_report(signed_pdf: bytes, demo_trust: TrustSetti
     assert report.check("ChuKyGVCN.chu-ky").status == "failed"
 
 
-def test_signing_out_of_order_is_refused(record_pdf: bytes, ht_signer: RecordSigner) -> None:
+def test_signing_out_of_order_is_refused(
+    record_xml: bytes, record_pdf: bytes, ht_signer: RecordSigner
+) -> None:
     with pytest.raises(SigningError, match="thiếu chữ ký trước"):
-        sign_record_pdf(record_pdf, ht_signer, "ht")
+        sign_record_pdf(record_pdf, ht_signer, "ht", signed_xml=record_xml)
 
 
-def test_signing_twice_is_refused(signed_pdf: bytes, gvcn_signer: RecordSigner) -> None:
+def test_signing_twice_is_refused(signed: tuple[bytes, bytes], gvcn_signer: RecordSigner) -> None:
+    xml, pdf = signed
     with pytest.raises(SigningError, match="không ký lại"):
-        sign_record_pdf(signed_pdf, gvcn_signer, "gvcn")
+        sign_record_pdf(pdf, gvcn_signer, "gvcn", signed_xml=xml)
 
 
 def test_seal_without_timestamp_authority_is_refused(
+    record_xml: bytes,
     record_pdf: bytes,
     gvcn_signer: RecordSigner,
     ht_signer: RecordSigner,
     seal_signer: RecordSigner,
 ) -> None:
-    pdf = sign_record_pdf(sign_record_pdf(record_pdf, gvcn_signer, "gvcn"), ht_signer, "ht")
+    xml = sign_record_xml(record_xml, gvcn_signer, "gvcn")
+    pdf = sign_record_pdf(record_pdf, gvcn_signer, "gvcn", signed_xml=xml)
+    xml = sign_record_xml(xml, ht_signer, "ht")
+    pdf = sign_record_pdf(pdf, ht_signer, "ht", signed_xml=xml)
     with pytest.raises(SigningError, match="dấu thời gian"):
-        sign_record_pdf(pdf, seal_signer, "condau")
+        sign_record_pdf(pdf, seal_signer, "condau", signed_xml=xml)

@@ -140,12 +140,14 @@ def test_xml_signed_on_the_token_verifies(
 
 def test_pdf_signed_on_the_token_verifies(
     token_signer: RecordSigner,
+    record_xml: bytes,
     record_pdf: bytes,
     demo_pki_services: object,
     demo_trust: TrustSettings,
     tmp_path: Path,
 ) -> None:
-    pdf = sign_record_pdf(record_pdf, token_signer, "gvcn")
+    xml = sign_record_xml(record_xml, token_signer, "gvcn")
+    pdf = sign_record_pdf(record_pdf, token_signer, "gvcn", signed_xml=xml)
     report = verify_record_pdf(pdf, demo_trust, expect=["gvcn"])
     assert report.bottom_line, report.summary()
     path = write(tmp_path, "token.pdf", pdf)
