@@ -2,8 +2,9 @@
 
 A verification is a list of named checks (passed / failed / could not check),
 never a bare boolean: the schema, each XML signature, each PDF signature, the
-timestamp, that the PDF carries the record's data, and — inside a workspace —
-that the file is the one the store froze.
+timestamp, that the PDF carries the record's XML (the registry: exactly the XML
+submitted with it), and — inside a workspace — that the file is the one the store
+froze and holds.
 """
 
 from __future__ import annotations
@@ -63,11 +64,15 @@ def _schema_check(xml: bytes) -> Check:
     return Check("luoc-do", "passed", "Tệp XML đúng lược đồ hocba-1.0.xsd.")
 
 
-def _store_checks(ws: Workspace, record_xml: bytes, file_bytes: bytes) -> list[Check]:
+def _store_checks(
+    ws: Workspace, record_xml: bytes, file_bytes: bytes, *, is_pdf: bool
+) -> list[Check]:
     """Compare a record file with what the store froze and holds (inside a workspace only).
 
     ``record_xml`` is the record's XML (for a PDF: the XML it carries); ``file_bytes`` the
-    file as given, compared with the current XML or PDF of that record in the store.
+    file as given, compared with the current XML or PDF of that record in the store. The
+    current PDF must carry the current XML byte for byte (each signing step attaches
+    the XML it produced).
     """
     store = Store(ws.store_path)
     if not store.exists():
@@ -91,9 +96,23 @@ def _store_checks(ws: Workspace, record_xml: bytes, file_bytes: bytes) -> list[C
                 "Dữ liệu KHÁC với dữ liệu đã chốt trong kho: tệp đã bị sửa.",
             )
         )
-    current = {row["sha256"], Path(row["pdf_path"] or "").stem}
-    if sha256_hex(file_bytes) in current:
+    file_sha = sha256_hex(file_bytes)
+    current_pdf = Path(row["pdf_path"] or "").stem
+    if file_sha in (row["sha256"], current_pdf):
         checks.append(Check("kho.tep", "passed", "Tệp trùng với bản hiện hành trong kho."))
+        if is_pdf:
+            if sha256_hex(record_xml) == row["sha256"]:
+                checks.append(
+                    Check("kho.xml-dinh-kem", "passed", "PDF mang đúng tệp XML hiện hành.")
+                )
+            else:
+                checks.append(
+                    Check(
+                        "kho.xml-dinh-kem",
+                        "failed",
+                        "PDF hiện hành KHÔNG mang đúng tệp XML hiện hành trong kho.",
+                    )
+                )
     else:
         checks.append(
             Check(
@@ -139,11 +158,11 @@ def verify_files(ws: Workspace, files: list[Path]) -> list[FileVerification]:
         if data.startswith(b"%PDF"):
             checks, attached = verify_pdf(data, trust)
             if attached is not None:
-                checks += _store_checks(ws, attached, data)
+                checks += _store_checks(ws, attached, data, is_pdf=True)
         else:
             checks = verify_xml(data, trust)
             if checks[0].status == "passed":
-                checks += _store_checks(ws, data, data)
+                checks += _store_checks(ws, data, data, is_pdf=False)
         reports.append(FileVerification(path, tuple(checks)))
     return reports
 
@@ -165,19 +184,19 @@ def _refusals(reports: list[VerificationReport]) -> list[Refusal]:
 
 
 def _mismatch(xml: bytes, pdf: bytes) -> list[Refusal]:
+    """The PDF must carry exactly the submitted XML (the sealed PDF attaches the sealed XML)."""
     try:
-        attached = extract_record_xml(pdf)
-        same = data_digest(attached) == data_digest(xml)
+        same = extract_record_xml(pdf) == xml
     except RecordError:
         same = False
     if same:
         return []
-    return [Refusal("MISMATCH", "Dữ liệu trong PDF khác dữ liệu của tệp XML.")]
+    return [Refusal("MISMATCH", "Tệp XML đính kèm trong PDF không trùng từng byte với tệp XML.")]
 
 
 class RegistryVerifier:
     """What the stand-in registry checks beyond its own: XSD, the six signatures, the
-    timestamp, and that the PDF carries the XML's data.
+    timestamp, and that the PDF carries exactly the XML.
 
     Why a class: most of a record's verification is certificate and revocation work
     for the same few dozen signers. Each record is still validated at its own time

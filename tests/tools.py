@@ -51,3 +51,10 @@ def pdfsig_valid_count(pdf: Path) -> tuple[int, int, str]:
 
 def qpdf_check(pdf: Path) -> subprocess.CompletedProcess[str]:
     return run("qpdf", "--check", str(pdf))
+
+
+def pdfdetach_first(pdf: Path, out: Path) -> bytes:
+    """The first embedded file of ``pdf`` as poppler's pdfdetach saves it (``-save 1``)."""
+    result = run("pdfdetach", "-save", "1", "-o", str(out), str(pdf))
+    assert result.returncode == 0, result.stderr
+    return out.read_bytes()

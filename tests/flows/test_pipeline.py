@@ -3,7 +3,7 @@
 Runs the real `hbs` command (in-process) against a real local Prefect server, a
 real DuckDB file, the demo PKI with its TSA/OCSP/CRL on loopback and the
 stand-in registry as an HTTP server; then asks independent tools (xmllint,
-xmlsec1, pdfsig, qpdf) whether what it issued holds.
+xmlsec1, pdfsig, qpdf, pdfdetach) whether what it issued holds.
 """
 
 from __future__ import annotations
@@ -14,7 +14,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from tools import SIGNATURE_IDS, pdfsig_valid_count, qpdf_check, xmllint_schema, xmlsec_verify
+from tools import (
+    SIGNATURE_IDS,
+    pdfdetach_first,
+    pdfsig_valid_count,
+    qpdf_check,
+    xmllint_schema,
+    xmlsec_verify,
+)
 
 from hbs.cli import main
 from hocbaso.config import Workspace
@@ -59,9 +66,9 @@ def test_every_student_has_an_accepted_record_with_a_unique_lookup_code(
     assert len({r[1] for r in rows}) == students
 
 
-def test_independent_tools_agree_on_every_record(demo_workspace: Path) -> None:
+def test_independent_tools_agree_on_every_record(demo_workspace: Path, tmp_path: Path) -> None:
     root = demo_pki(Workspace(demo_workspace)).root_certificate
-    for _, _, _, _, sha, xml_path, pdf_path in _records(demo_workspace):
+    for n, (_, _, _, _, sha, xml_path, pdf_path) in enumerate(_records(demo_workspace)):
         xml = demo_workspace / xml_path
         pdf = demo_workspace / pdf_path
         assert hashlib.sha256(xml.read_bytes()).hexdigest() == sha
@@ -74,6 +81,8 @@ def test_independent_tools_agree_on_every_record(demo_workspace: Path) -> None:
         assert found >= 3 and valid == found, out
         check = qpdf_check(pdf)
         assert check.returncode == 0, check.stdout + check.stderr
+        # The sealed PDF carries exactly the sealed XML the store (and the registry) hold.
+        assert pdfdetach_first(pdf, tmp_path / f"{n}.xml") == xml.read_bytes()
 
 
 def test_rerun_continues_and_signs_nothing_twice(
@@ -113,6 +122,7 @@ def test_verify_accepts_issued_files_and_names_a_tampered_one(
     assert main(["verify", "--workspace", str(demo_workspace), str(xml), str(pdf)]) == 0
     out = capsys.readouterr().out
     assert "KHÔNG HỢP LỆ" not in out
+    assert "[ĐẠT] kho.xml-dinh-kem" in out  # the current PDF carries the current XML
     text = xml.read_text(encoding="utf-8")
     tampered = demo_workspace.parent / "sua.xml"
     # Change one level in the signed data: signatures and the frozen digest must both object.

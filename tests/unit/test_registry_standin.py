@@ -216,21 +216,25 @@ def test_admin_endpoint_sets_and_shows_faults(server: RunningServer) -> None:
         _refusal(admin.post("/_admin/faults", json={"rate_5xx": 2}), 400, "REQUEST")
 
 
-def test_the_pdf_must_carry_the_same_record_data(http: httpx.Client) -> None:
-    """The PDF carries the record as frozen at lock (before the XML signatures): the same
-    data element is required; other bytes around it (declaration, signatures) may differ."""
+def test_the_pdf_must_carry_exactly_the_submitted_xml(http: httpx.Client) -> None:
+    """The sealed PDF attaches the sealed XML: the attachment must be the submitted XML
+    byte for byte. The same data with other bytes around it (a line break after the
+    declaration, as an older signed copy would differ) is refused, other data too."""
     auth = _token(http)
     xml = sample_xml("hb-10")
     reformatted = xml.replace(b"?>", b"?>\n", 1)
+    assert reformatted != xml
     same_data = http.put(
         "/hoc-ba/hb-10", files=_files(xml, pdf_attaching(reformatted)), headers=auth
     )
-    assert same_data.status_code == 201, same_data.text
+    _refusal(same_data, 422, "MISMATCH")
     other = sample_xml("hb-11", ho_va_ten="Người Khác")
     response = http.put(
         "/hoc-ba/hb-11", files=_files(sample_xml("hb-11"), pdf_attaching(other)), headers=auth
     )
     _refusal(response, 422, "MISMATCH")
+    exact = http.put("/hoc-ba/hb-10", files=_files(xml, pdf_attaching(xml)), headers=auth)
+    assert exact.status_code == 201, exact.text
 
 
 def _free_port() -> int:

@@ -3,6 +3,7 @@ every refusal code still fires (XSD, SIGNATURE, TIMESTAMP, MISMATCH) on real sig
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import multiprocessing
 import time
@@ -25,7 +26,10 @@ from hocbaso.signing import (
     DemoPki,
     DemoPkiServices,
     RecordSigner,
+    ServiceSession,
     TrustSettings,
+    async_sign_record_pdf,
+    async_sign_record_xml,
     create_demo_pki,
     load_demo_signer,
     revoke_identity,
@@ -121,9 +125,42 @@ def without_timestamp(xml: bytes) -> bytes:
     return bytes(etree.tostring(root, encoding="UTF-8", xml_declaration=True))
 
 
-def test_bad_timestamp_is_timestamp(verify: RegistryVerifier, signed: tuple[bytes, bytes]) -> None:
-    xml, pdf = signed
-    assert codes(verify(without_timestamp(xml), pdf)) == ["TIMESTAMP"]
+@pytest.fixture(scope="module")
+def bad_timestamp(
+    demo_pki: DemoPki,
+    demo_pki_services: object,
+    demo_trust: TrustSettings,
+    gvcn_signer: RecordSigner,
+    ht_signer: RecordSigner,
+    seal_signer: RecordSigner,
+    renderer: RecordRenderer,
+) -> tuple[bytes, bytes]:
+    """A sealed record whose XML seal timestamp is garbage, its PDF carrying that XML (the
+    PDF seal attaches the XML it is handed): only the timestamp is wrong."""
+    xml = make_record_xml()
+    pdf = renderer.render(xml)
+    for role, signer in (("gvcn", gvcn_signer), ("ht", ht_signer)):
+        (outcome,) = sign_batch([(xml, pdf)], signer, role)
+        assert outcome.xml and outcome.pdf, outcome.error
+        xml, pdf = outcome.xml, outcome.pdf
+
+    async def seal() -> tuple[bytes, bytes]:
+        async with ServiceSession(tsa_url=demo_pki.tsa_url, trust=demo_trust) as session:
+            sealed = await async_sign_record_xml(
+                xml, seal_signer, "condau", timestamper=session.timestamper
+            )
+            sealed = without_timestamp(sealed)
+            return sealed, await async_sign_record_pdf(
+                pdf, seal_signer, "condau", signed_xml=sealed, session=session
+            )
+
+    return asyncio.run(seal())
+
+
+def test_bad_timestamp_is_timestamp(
+    verify: RegistryVerifier, bad_timestamp: tuple[bytes, bytes]
+) -> None:
+    assert codes(verify(*bad_timestamp)) == ["TIMESTAMP"]
 
 
 def test_changed_pdf_bytes_are_signature(
@@ -156,6 +193,18 @@ def test_pdf_attaching_other_data_is_mismatch(
     _, other_pdf = sign_record(other, renderer.render(other), signers, demo_pki, demo_trust)
     # Both documents are validly signed by the right people; only the data differs.
     assert codes(verify(xml, other_pdf)) == ["MISMATCH"]
+
+
+def test_pdf_attaching_the_same_data_in_other_bytes_is_mismatch(
+    verify: RegistryVerifier, signed: tuple[bytes, bytes]
+) -> None:
+    xml, pdf = signed
+    assert extract_record_xml(pdf) == xml  # the sealed PDF carries the sealed XML
+    # Other bytes, same data and signatures (the declaration is outside C14N): every
+    # XML signature still holds, but the PDF does not carry these bytes.
+    reformatted = xml.replace(b"?>", b"?>\n", 1)
+    assert reformatted != xml
+    assert codes(verify(reformatted, pdf)) == ["MISMATCH"]
 
 
 @pytest.fixture(scope="module")
@@ -221,10 +270,12 @@ def test_kept_answers_are_dropped_after_keep_s_and_a_revocation_is_seen(
 
 
 def test_worker_processes_behind_the_stand_in_accept_and_refuse(
-    tmp_path: Path, demo_trust: TrustSettings, signed: tuple[bytes, bytes]
+    tmp_path: Path,
+    demo_trust: TrustSettings,
+    signed: tuple[bytes, bytes],
+    bad_timestamp: tuple[bytes, bytes],
 ) -> None:
     xml, pdf = signed
-    ma_hoc_ba = etree.fromstring(xml).findtext(f".//{{{NS}}}madinhdanhhocba")
     pool = VerifierPool(registry_verifier_factory(demo_trust), workers=2)
     standin = StandinServer(tmp_path, verifier=pool)
     with standin.serve() as running, httpx.Client(base_url=running.api_url, timeout=60) as http:
@@ -233,18 +284,19 @@ def test_worker_processes_behind_the_stand_in_accept_and_refuse(
         ).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
 
-        def put(x: bytes) -> httpx.Response:
+        def put(x: bytes, p: bytes) -> httpx.Response:
             files = {
                 "xml": ("a.xml", x, "application/xml"),
-                "pdf": ("a.pdf", pdf, "application/pdf"),
+                "pdf": ("a.pdf", p, "application/pdf"),
             }
+            ma_hoc_ba = etree.fromstring(x).findtext(f".//{{{NS}}}madinhdanhhocba")
             return http.put(f"/hoc-ba/{ma_hoc_ba}", files=files, headers=auth)
 
-        # Same data as the PDF carries (the stand-in's own checks pass), bad timestamp.
-        refused = put(without_timestamp(xml))
+        # The PDF carries the XML (the stand-in's own checks pass), bad timestamp.
+        refused = put(*bad_timestamp)
         assert refused.status_code == 422, refused.text
         assert refused.json()["code"] == "TIMESTAMP"
-        accepted = put(xml)
+        accepted = put(xml, pdf)
         assert accepted.status_code == 201, accepted.text
     # Stopping the server closed the pool: its worker processes have ended.
     assert not multiprocessing.active_children()

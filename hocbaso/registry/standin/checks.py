@@ -19,8 +19,6 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from hocbaso.errors import RecordError
-from hocbaso.record import data_digest
 from hocbaso.registry.results import Refusal
 
 Verifier = Callable[[bytes, bytes], list[Refusal]]
@@ -167,19 +165,13 @@ def basic_checks(ma_hoc_ba: str, xml: bytes, pdf: bytes) -> RecordFacts:
     attached = embedded_files(pdf)
     if not attached:
         raise RecordRefused([Refusal("MISMATCH", "Tệp PDF không có tệp XML đính kèm.")])
-    if not any(_same_record_data(a, xml) for a in attached):
+    if xml not in attached:
         raise RecordRefused(
-            [Refusal("MISMATCH", "Dữ liệu học bạ đính kèm trong PDF khác dữ liệu của tệp XML.")]
+            [
+                Refusal(
+                    "MISMATCH",
+                    "Không tệp nào đính kèm trong PDF trùng từng byte với tệp XML gửi lên.",
+                )
+            ]
         )
     return facts
-
-
-def _same_record_data(attached: bytes, xml: bytes) -> bool:
-    """The PDF carries the record as it was frozen (before the XML signatures were added):
-    the same data element, byte for byte after canonicalisation, as the submitted XML."""
-    if attached == xml:
-        return True
-    try:
-        return data_digest(attached) == data_digest(xml)
-    except RecordError:
-        return False
