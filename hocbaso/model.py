@@ -143,13 +143,3 @@ class TrangThai(StrEnum):
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     REVOKED = "revoked"
-
-
-TABLES: tuple[str, ...] = (
-    "lop",
-    "giao_vien",
-    "hoc_sinh",
-    "ket_qua_mon",
-    "pham_chat_nang_luc",
-    "tong_hop",
-)

@@ -27,7 +27,7 @@ from typing import Any
 import polars as pl
 
 from hocbaso import tt27
-from hocbaso.dataset import SchoolData, empty_frame
+from hocbaso.dataset import TABLE_SCHEMAS, SchoolData, empty_frame
 from hocbaso.ingest import ROW
 from hocbaso.model import SUBJECT_BY_CODE
 from validation.report import GateReport, Problem, Severity
@@ -66,17 +66,7 @@ class _Spec:
 def _class_frames(valid: Mapping[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     """One row per class (size, shares of CHT/HTXS) and per class and subject (scores)."""
     data = SchoolData(
-        **{
-            t: typed(t, valid[t]) if t in valid else empty_frame(t)
-            for t in (
-                "lop",
-                "giao_vien",
-                "hoc_sinh",
-                "ket_qua_mon",
-                "pham_chat_nang_luc",
-                "tong_hop",
-            )
-        }
+        **{t: typed(t, valid[t]) if t in valid else empty_frame(t) for t in TABLE_SCHEMAS}
     )
     results = tt27.compute_results(data)
     lop = valid["lop"].select("ma_lop", ROW)

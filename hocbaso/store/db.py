@@ -72,17 +72,8 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection inside BEGIN ... COMMIT; any exception rolls everything back."""
-        con = self._open()
-        try:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
-        finally:
-            con.close()
+        with self.session() as con, transaction_on(con):
+            yield con
 
     def frame(self, sql: str, params: list[object] | None = None) -> pl.DataFrame:
         """Run a read query (``$1``-style parameters) and return a polars frame."""

@@ -9,6 +9,7 @@ import pytest
 from lxml import etree
 from pki_fixtures import write
 from pyhanko.sign.timestamps.aiohttp_client import HTTPTimeStamper
+from tools import xmlsec_verify
 
 from hocbaso.errors import RecordError, SigningError
 from hocbaso.signing import (
@@ -39,31 +40,6 @@ def signed_xml(
     xml = sign_record_xml(xml, ht_signer, "ht")
     return sign_record_xml(
         xml, seal_signer, "condau", timestamper=HTTPTimeStamper(demo_pki.tsa_url)
-    )
-
-
-def xmlsec_verify(path: Path, root_pem: Path, node_id: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            "xmlsec1",
-            "--verify",
-            "--trusted-pem",
-            str(root_pem),
-            "--id-attr:Id",
-            f"{NS}:thongtinsohocbasotieuhoc",
-            "--id-attr:Id",
-            f"{DS}:Signature",
-            "--id-attr:Id",
-            f"{DS}:KeyInfo",
-            "--id-attr:Id",
-            "http://uri.etsi.org/01903/v1.3.2#:SignedProperties",
-            "--node-id",
-            node_id,
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
     )
 
 
