@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from prefect import flow
 
+from hocbaso.issue import SIGN_FROM
 from hocbaso.model import TrangThai as S
 from hocbaso.services import workspace_services
 from hocbaso.signing import Role
@@ -18,8 +19,6 @@ from tasks.configure import configure_task
 from tasks.initialize import compute_results_task, gate_task, load_store_task, read_source_task
 from tasks.records import classes_in_state, lock_class_task, sign_class_task, submit_class_task
 from tasks.report import report_task
-
-SIGN_FROM: dict[Role, S] = {"gvcn": S.LOCKED, "ht": S.SIGNED_GVCN, "condau": S.SIGNED_HT}
 
 
 @flow(name="khoi-tao-du-lieu", log_prints=True)

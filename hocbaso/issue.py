@@ -37,12 +37,12 @@ from hocbaso.signing import (
 from hocbaso.steps import StepOutcome
 from hocbaso.store import RecordChange, Store, current_records, transition
 
-SIGN_FROM: dict[str, TrangThai] = {
+SIGN_FROM: dict[Role, TrangThai] = {
     "gvcn": TrangThai.LOCKED,
     "ht": TrangThai.SIGNED_GVCN,
     "condau": TrangThai.SIGNED_HT,
 }
-SIGN_TO: dict[str, TrangThai] = {
+SIGN_TO: dict[Role, TrangThai] = {
     "gvcn": TrangThai.SIGNED_GVCN,
     "ht": TrangThai.SIGNED_HT,
     "condau": TrangThai.SEALED,
