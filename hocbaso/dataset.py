@@ -99,20 +99,6 @@ class SchoolData:
     def tables(self) -> dict[str, pl.DataFrame]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
-    def for_class(self, ma_lop: str) -> SchoolData:
-        """The subset of one class: its row in `lop`, its students and their results."""
-        students = self.hoc_sinh.filter(pl.col("ma_lop") == ma_lop)
-        ids = students["ma_hoc_sinh"].implode()
-        lop = self.lop.filter(pl.col("ma_lop") == ma_lop)
-        return SchoolData(
-            lop=lop,
-            giao_vien=self.giao_vien,
-            hoc_sinh=students,
-            ket_qua_mon=self.ket_qua_mon.filter(pl.col("ma_hoc_sinh").is_in(ids)),
-            pham_chat_nang_luc=self.pham_chat_nang_luc.filter(pl.col("ma_hoc_sinh").is_in(ids)),
-            tong_hop=self.tong_hop.filter(pl.col("ma_hoc_sinh").is_in(ids)),
-        )
-
 
 def conform(table: str, frame: pl.DataFrame) -> pl.DataFrame:
     """Select and cast ``frame`` to the typed schema of ``table`` (missing optional columns

@@ -7,6 +7,7 @@ needs the stand-in registry. With real certificates and the real registry
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -27,8 +28,6 @@ DEMO_CLIENT_SECRET = "demo-secret"  # the stand-in's credential; not a secret of
 def registry_secret(config: SchoolConfig) -> str:
     """The school's client secret: from the environment; the stand-in has a fixed demo one."""
     if config.registry.che_do == "standin":
-        import os
-
         return os.environ.get(config.registry.client_secret_env, DEMO_CLIENT_SECRET)
     secret = secret_from_env(config.registry.client_secret_env, "mật khẩu kết nối CSDL Học bạ số")
     assert secret is not None
