@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from hocbaso.registry import RegistryClient, RetryPolicy, SubmitItem
-from hocbaso.registry.standin import Faults, StandinServer, sample_package
+from hocbaso.demo.registry import Faults, StandinServer, sample_package
 
 
 def _items(prefix: str, n: int, pdf_kb: int) -> list[SubmitItem]:

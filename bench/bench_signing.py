@@ -32,17 +32,15 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from hocbaso.demo.pki import DemoIdentity, create_demo_pki, load_demo_signer
+from hocbaso.demo.pki_services import DemoPkiServices
 from hocbaso.signing import (
-    DemoIdentity,
-    DemoPkiServices,
     ServiceSession,
     TrustSettings,
     async_sign_record_pdf,
     async_sign_record_xml,
     async_verify_record_pdf,
     async_verify_record_xml,
-    create_demo_pki,
-    load_demo_signer,
 )
 
 PEOPLE = [

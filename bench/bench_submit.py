@@ -42,12 +42,13 @@ from hocbaso import keys
 from hocbaso.config import Workspace
 from hocbaso.model import TrangThai
 from hocbaso.registry import SubmitItem
-from hocbaso.registry.standin import StandinServer
+from hocbaso.demo.registry import StandinServer
 from hocbaso.services import STANDIN_DIR, registry_client, registry_secret, workspace_services
-from hocbaso.signing import DemoPkiServices, TrustSettings
+from hocbaso.demo.pki_services import DemoPkiServices
+from hocbaso.signing import TrustSettings
 from hocbaso.store import Store, current_records
 from hocbaso.submission import submit_class
-from hocbaso.verification import registry_verifier
+from hocbaso.demo.registry.verifier import registry_verifier
 
 COPIED = ("school.toml", "hbs.duckdb", "pki")
 

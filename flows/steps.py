@@ -10,11 +10,10 @@ from prefect import flow
 
 from hocbaso.issue import SIGN_FROM
 from hocbaso.model import TrangThai as S
-from hocbaso.services import workspace_services
 from hocbaso.signing import Role
 from hocbaso.steps import StepOutcome
 from hocbaso.store import ImportSummary
-from tasks.common import publish_outcomes
+from tasks.common import publish_outcomes, services
 from tasks.configure import configure_task
 from tasks.initialize import compute_results_task, gate_task, load_store_task, read_source_task
 from tasks.records import classes_in_state, lock_class_task, sign_class_task, submit_class_task
@@ -53,7 +52,7 @@ def chot_du_lieu(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]
 @flow(name="ky-hoc-ba", log_prints=True)
 def ky_hoc_ba(workspace: str, role: Role, ma_lop: str | None = None) -> list[StepOutcome]:
     """Sign: the homeroom teacher of each class (role gvcn), then the principal (role ht)."""
-    with workspace_services(workspace, pki=True):
+    with services(workspace, pki=True):
         outcomes = [
             sign_class_task(workspace, c, role)
             for c in classes_in_state(workspace, [SIGN_FROM[role].value], ma_lop)
@@ -65,7 +64,7 @@ def ky_hoc_ba(workspace: str, role: Role, ma_lop: str | None = None) -> list[Ste
 @flow(name="dong-dau", log_prints=True)
 def dong_dau(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]:
     """Stamp: the school's organisational seal and a trusted timestamp on every record."""
-    with workspace_services(workspace, pki=True):
+    with services(workspace, pki=True):
         outcomes = [
             sign_class_task(workspace, c, "condau")
             for c in classes_in_state(workspace, [SIGN_FROM["condau"].value], ma_lop)
@@ -78,7 +77,7 @@ def dong_dau(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]:
 def nop_hoc_ba(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]:
     """Submit: send sealed records to CSDL Học bạ số and keep each receipt (mã tra cứu)."""
     waiting = [S.SEALED.value, S.SUBMITTED.value]
-    with workspace_services(workspace, registry=True):
+    with services(workspace, registry=True):
         outcomes = [
             submit_class_task(workspace, c) for c in classes_in_state(workspace, waiting, ma_lop)
         ]

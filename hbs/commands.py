@@ -123,19 +123,22 @@ def server(workspace: Path, action: str) -> int:
 
 
 def registry_serve(workspace: Path, port: int | None) -> int:
-    from hocbaso.services import serve_registry_forever
+    from hocbaso.resources import open_resources
 
-    serve_registry_forever(Workspace(workspace), port)
+    res = open_resources(workspace)
+    with res.credentials.services():  # the stand-in checks revocation with the demo PKI
+        res.registry.serve_forever(res.trust, port)
     return 0
 
 
 def verify(workspace: Path, files: list[Path]) -> int:
-    from hocbaso.services import workspace_services
+    from hocbaso.resources import open_resources
     from hocbaso.verification import verify_files
 
+    res = open_resources(workspace)
     # Demo certificates are checked against the demo PKI's OCSP/CRL, served while verifying.
-    with workspace_services(workspace, pki=True):
-        reports = verify_files(Workspace(workspace), files)
+    with res.running(pki=True):
+        reports = verify_files(res.ws, res.trust, files)
     ok = True
     for report in reports:
         print(report.summary())

@@ -21,6 +21,11 @@ from hocbaso.errors import ConfigurationError
 
 CONFIG_FILE = "school.toml"
 STORE_FILE = "hbs.duckdb"
+PKI_DIR = "pki"
+STAND_IN_DIR = "csdl-gia-lap"
+FILES_DIR = "tep"
+REPORTS_DIR = "bao_cao"
+SERVICE_PORTS_FILE = "cong-dich-vu.json"
 
 
 class _Model(BaseModel):
@@ -109,14 +114,28 @@ class ChungThu(_Model):
 
 
 class Registry(_Model):
-    """CSDL Học bạ số: the stand-in on loopback, or the real service."""
+    """CSDL Học bạ số: the stand-in on loopback (``gia_lap``), or the real service.
 
-    che_do: Literal["standin", "that"] = "standin"
-    url: str = "http://127.0.0.1:18765/api/v1"
+    For the stand-in, ``url`` is optional: its port is only the preferred one, taken if
+    free (default 18765); the port actually used is recorded in the workspace
+    (``Workspace.service_ports_path``). The real service needs ``url`` and ``tra_cuu_url``.
+    """
+
+    che_do: Literal["gia_lap", "that"] = "gia_lap"
+    url: str | None = None
     client_id: str = "demo"
     client_secret_env: str = "HBS_REGISTRY_SECRET"
-    tra_cuu_url: str = "http://127.0.0.1:18765/tra-cuu"  # public lookup page printed on paper
+    tra_cuu_url: str | None = None  # public lookup page printed on paper
     dong_thoi: Annotated[int, Field(ge=1, le=32)] = 4  # requests in flight
+
+    @model_validator(mode="after")
+    def _real_needs_addresses(self) -> Registry:
+        if self.che_do == "that" and (not self.url or not self.tra_cuu_url):
+            raise ValueError(
+                'với che_do = "that" phải khai báo url (địa chỉ API) và tra_cuu_url '
+                "(trang tra cứu in trên bản giấy) do Sở/Bộ cấp"
+            )
+        return self
 
 
 class SchoolConfig(_Model):
@@ -151,6 +170,31 @@ class Workspace:
     @property
     def store_path(self) -> Path:
         return self.root / STORE_FILE
+
+    @property
+    def pki_dir(self) -> Path:
+        """The demo PKI (keys, certificates): demo mode only, no legal value."""
+        return self.root / PKI_DIR
+
+    @property
+    def registry_stand_in_dir(self) -> Path:
+        """What the stand-in registry received (demo mode only)."""
+        return self.root / STAND_IN_DIR
+
+    @property
+    def files_dir(self) -> Path:
+        """Every record's XML and PDF, content-addressed."""
+        return self.root / FILES_DIR
+
+    @property
+    def reports_dir(self) -> Path:
+        """Statistics workbooks and data-check reports."""
+        return self.root / REPORTS_DIR
+
+    @property
+    def service_ports_path(self) -> Path:
+        """The loopback ports this workspace's demo services use (chosen once, kept)."""
+        return self.root / SERVICE_PORTS_FILE
 
     def path(self, relative: str | Path) -> Path:
         """Absolute path of something the store refers to relative to the workspace."""

@@ -5,7 +5,7 @@ the school's organisational seal with a trusted timestamp (``condau``). Each
 signer signs both the XML (an XAdES signature that covers the data and the
 earlier signatures) and the PDF (an incremental PAdES signature, in the same revision
 as the PDF's attached ``hocba.xml`` becomes the XML just signed). The key is
-loaded once per class, one HTTP session serves the batch's timestamp and
+loaded once per run (``Resources``), one HTTP session serves the batch's timestamp and
 revocation requests, and the store moves the whole class in one transaction
 after every file is written, so a crash signs nothing twice in the store: the
 rerun starts again from the state the store holds.
@@ -18,14 +18,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hocbaso import keys
-from hocbaso.config import SchoolConfig, Workspace
+from hocbaso.config import Workspace
 from hocbaso.errors import RecordError
 from hocbaso.files import read_content, store_content
 from hocbaso.model import TrangThai
 from hocbaso.record import data_digest
 from hocbaso.render import extract_record_xml
-from hocbaso.roster import load_roster
+from hocbaso.resources import Resources
 from hocbaso.signing import (
     RecordSigner,
     Role,
@@ -35,7 +34,7 @@ from hocbaso.signing import (
     async_sign_record_xml,
 )
 from hocbaso.steps import StepOutcome
-from hocbaso.store import RecordChange, Store, current_records, transition
+from hocbaso.store import RecordChange, current_records, transition
 
 SIGN_FROM: dict[Role, TrangThai] = {
     "gvcn": TrangThai.LOCKED,
@@ -102,30 +101,15 @@ async def _sign_batch(
     return changes
 
 
-def sign_class(
-    ws: Workspace, config: SchoolConfig, store: Store, ma_lop: str, role: Role
-) -> StepOutcome:
+def sign_class(res: Resources, ma_lop: str, role: Role) -> StepOutcome:
     """``role`` signs every record of ``ma_lop`` that waits for it; one transaction."""
+    ws, store = res.ws, res.store
     started = time.perf_counter()
     records = current_records(store, states=[SIGN_FROM[role]], ma_lop=ma_lop)
     if not records:
         return StepOutcome(role, ma_lop, 0, time.perf_counter() - started)
-    roster = load_roster(store, config)
-    if role == "gvcn":
-        who, person, role_vi = (
-            roster.gvcn[ma_lop].ma_giao_vien,
-            roster.gvcn[ma_lop],
-            f"GVCN lớp {ma_lop}",
-        )
-    elif role == "ht":
-        who, person, role_vi = roster.hieu_truong.ma_giao_vien, roster.hieu_truong, "Hiệu trưởng"
-    else:
-        who, person, role_vi = keys.SEAL, None, "con dấu của trường"
-    trust = TrustSettings.from_files(keys.trust_roots(ws, config))
-    tsa_url = keys.tsa_url(ws, config) if role == "condau" else None
-    with keys.open_signer(ws, config, who) as signer:
-        if person is not None:
-            keys.check_signer_is(signer, person, role_vi)
-        changes = asyncio.run(_sign_batch(ws, records, signer, role, tsa_url, trust))
+    _, signer = res.signer_for(role, ma_lop)
+    tsa_url = res.tsa_url() if role == "condau" else None
+    changes = asyncio.run(_sign_batch(ws, records, signer, role, tsa_url, res.trust))
     transition(store, changes, SIGN_TO[role], vai_tro=AUDIT_ROLE[role], hanh_dong=f"ky_{role}")
     return StepOutcome(role, ma_lop, len(changes), time.perf_counter() - started)

@@ -18,16 +18,13 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from hocbaso import keys
-from hocbaso.config import SchoolConfig, Workspace
 from hocbaso.errors import RegistryRejected, StoreError, TransitionError
 from hocbaso.files import read_content, write_atomic
 from hocbaso.model import TrangThai
 from hocbaso.render import render_paper_copy
-from hocbaso.roster import load_roster
-from hocbaso.services import registry_client
+from hocbaso.resources import Resources
 from hocbaso.signing import RecordSigner
-from hocbaso.store import RecordChange, Store, apply_transition, current_records
+from hocbaso.store import RecordChange, apply_transition, current_records
 from hocbaso.store.audit import append_events
 
 BEFORE_SEAL = (TrangThai.LOCKED, TrangThai.SIGNED_GVCN, TrangThai.SIGNED_HT)
@@ -57,17 +54,14 @@ def _sign_statement(signer: RecordSigner, statement: dict[str, Any]) -> dict[str
     }
 
 
-def _principal_proof(
-    ws: Workspace, config: SchoolConfig, store: Store, statement: dict[str, Any]
-) -> dict[str, Any]:
-    roster = load_roster(store, config)
-    with keys.open_signer(ws, config, roster.hieu_truong.ma_giao_vien) as signer:
-        keys.check_signer_is(signer, roster.hieu_truong, "Hiệu trưởng")
-        return _sign_statement(signer, statement)
+def _principal_proof(res: Resources, statement: dict[str, Any]) -> dict[str, Any]:
+    _, signer = res.signer_for("ht")
+    return _sign_statement(signer, statement)
 
 
-def unlock_class(ws: Workspace, config: SchoolConfig, store: Store, ma_lop: str, ly_do: str) -> int:
+def unlock_class(res: Resources, ma_lop: str, ly_do: str) -> int:
     """Return a class's locked/signed records to draft, before the seal, by the principal."""
+    store = res.store
     ly_do = _require_reason(ly_do)
     sealed_or_later = current_records(
         store,
@@ -82,9 +76,7 @@ def unlock_class(ws: Workspace, config: SchoolConfig, store: Store, ma_lop: str,
             "(`hbs revoke`).",
         )
     proof = _principal_proof(
-        ws,
-        config,
-        store,
+        res,
         {
             "hanh_dong": "mo_khoa",
             "ma_lop": ma_lop,
@@ -101,14 +93,13 @@ def unlock_class(ws: Workspace, config: SchoolConfig, store: Store, ma_lop: str,
     return len(changes)
 
 
-def revoke_record(
-    ws: Workspace, config: SchoolConfig, store: Store, ma_hoc_ba: str, ly_do: str
-) -> str:
+def revoke_record(res: Resources, ma_hoc_ba: str, ly_do: str) -> str:
     """Revoke an issued record at the registry and open its next version as a draft.
 
     Returns the new version's ``ma_hoc_ba``. Safe to rerun after a crash: a
     registry that already revoked it answers "already revoked", which is taken as done.
     """
+    store = res.store
     ly_do = _require_reason(ly_do)
     rows = store.frame("SELECT * FROM hoc_ba WHERE ma_hoc_ba = $1", [ma_hoc_ba]).to_dicts()
     if not rows or rows[0]["trang_thai"] != TrangThai.ACCEPTED.value:
@@ -118,9 +109,7 @@ def revoke_record(
         )
     record = rows[0]
     proof = _principal_proof(
-        ws,
-        config,
-        store,
+        res,
         {
             "hanh_dong": "thu_hoi",
             "ma_hoc_ba": ma_hoc_ba,
@@ -128,7 +117,7 @@ def revoke_record(
             "thoi_diem": dt.datetime.now(dt.UTC).isoformat(),
         },
     )
-    with registry_client(config) as client:
+    with res.registry.client() as client:
         try:
             client.revoke(ma_hoc_ba, ly_do)
         except RegistryRejected as exc:
@@ -169,10 +158,11 @@ def revoke_record(
     return new_id
 
 
-def print_class(ws: Workspace, config: SchoolConfig, store: Store, ma_lop: str, out: Path) -> int:
+def print_class(res: Resources, ma_lop: str, out: Path) -> int:
     """The paper copy (bản giấy) of a class's issued records, with lookup code and QR."""
+    ws, store = res.ws, res.store
     records = current_records(store, states=[TrangThai.ACCEPTED], ma_lop=ma_lop)
-    base = config.registry.tra_cuu_url.rstrip("/")
+    base = res.registry.tra_cuu_url().rstrip("/")
     items = [
         (
             read_content(ws, r["pdf_path"], Path(r["pdf_path"]).stem),

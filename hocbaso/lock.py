@@ -13,15 +13,14 @@ import time
 
 import polars as pl
 
-from hocbaso.config import SchoolConfig, Workspace
 from hocbaso.files import store_content
 from hocbaso.model import TrangThai
 from hocbaso.record import build_records, data_digest, record_xml, validate_record_xml
 from hocbaso.render import RecordRenderer
+from hocbaso.resources import Resources
 from hocbaso.steps import StepOutcome
 from hocbaso.store import (
     RecordChange,
-    Store,
     current_records,
     load_results,
     load_school_data,
@@ -29,14 +28,9 @@ from hocbaso.store import (
 )
 
 
-def lock_class(
-    ws: Workspace,
-    config: SchoolConfig,
-    store: Store,
-    ma_lop: str,
-    renderer: RecordRenderer | None = None,
-) -> StepOutcome:
+def lock_class(res: Resources, ma_lop: str, renderer: RecordRenderer | None = None) -> StepOutcome:
     """Lock every draft of ``ma_lop`` whose result is final, in one transaction."""
+    ws, config, store = res.ws, res.config, res.store
     started = time.perf_counter()
     drafts = {
         r["ma_hoc_sinh"]: r for r in current_records(store, states=[TrangThai.DRAFT], ma_lop=ma_lop)

@@ -17,16 +17,15 @@ from typing import Any
 
 import duckdb
 
-from hocbaso.config import SchoolConfig, Workspace
+from hocbaso.config import Workspace
 from hocbaso.errors import RegistryRejected, RegistryUnavailable
 from hocbaso.files import read_content
 from hocbaso.model import TrangThai
 from hocbaso.registry import Outcome, SubmitItem
-from hocbaso.services import registry_client
+from hocbaso.resources import Resources
 from hocbaso.steps import StepOutcome
 from hocbaso.store import (
     RecordChange,
-    Store,
     apply_transition,
     current_records,
     transaction_on,
@@ -44,8 +43,9 @@ def _items(ws: Workspace, records: list[dict[str, Any]]) -> Iterator[SubmitItem]
         yield SubmitItem(r["ma_hoc_ba"], xml, pdf)
 
 
-def submit_class(ws: Workspace, config: SchoolConfig, store: Store, ma_lop: str) -> StepOutcome:
+def submit_class(res: Resources, ma_lop: str) -> StepOutcome:
     """Send every sealed (or sent but unanswered) record of ``ma_lop``."""
+    ws, store = res.ws, res.store
     started = time.perf_counter()
     sealed = current_records(store, states=[TrangThai.SEALED], ma_lop=ma_lop)
     transition(
@@ -88,7 +88,7 @@ def submit_class(ws: Workspace, config: SchoolConfig, store: Store, ma_lop: str)
                 )
 
     # One connection for the batch; each answer is still its own transaction.
-    with registry_client(config) as client, store.session() as con:
+    with res.registry.client() as client, store.session() as con:
         outcomes = client.submit_many(_items(ws, records), lambda o: store_answer(con, o))
     unavailable = [o for o in outcomes if isinstance(o.error, RegistryUnavailable)]
     if unavailable:

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from prefect.artifacts import create_markdown_artifact
 
 from hocbaso.config import SchoolConfig, Workspace
+from hocbaso.resources import resources_for
 from hocbaso.steps import StepOutcome
 from hocbaso.store import Store
 
 
 def open_workspace(root: str) -> tuple[Workspace, SchoolConfig, Store]:
     """The workspace, its validated configuration and its store."""
-    ws = Workspace(root)
-    return ws, ws.load_config(), Store(ws.store_path)
+    res = resources_for(root)
+    return res.ws, res.config, res.store
+
+
+@contextmanager
+def services(workspace: str, *, pki: bool = False, registry: bool = False) -> Iterator[None]:
+    """Run the services a step needs (demo PKI, stand-in registry) around the block."""
+    with resources_for(workspace).running(pki=pki, registry=registry):
+        yield
 
 
 def publish_outcomes(key: str, title: str, outcomes: list[StepOutcome]) -> None:

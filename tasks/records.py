@@ -8,6 +8,7 @@ from prefect.cache_policies import NO_CACHE
 from hocbaso import issue, lock, submission
 from hocbaso.errors import RegistryUnavailable
 from hocbaso.model import TrangThai
+from hocbaso.resources import resources_for
 from hocbaso.signing import Role
 from hocbaso.steps import StepOutcome
 from hocbaso.store import current_records
@@ -25,15 +26,13 @@ def classes_in_state(workspace: str, states: list[str], ma_lop: str | None = Non
 @task(name="chot-lop", cache_policy=NO_CACHE, task_run_name="chot-lop-{ma_lop}")
 def lock_class_task(workspace: str, ma_lop: str) -> StepOutcome:
     """Build, validate, render and freeze the class's draft records."""
-    ws, config, store = open_workspace(workspace)
-    return lock.lock_class(ws, config, store, ma_lop)
+    return lock.lock_class(resources_for(workspace), ma_lop)
 
 
 @task(name="ky-lop", cache_policy=NO_CACHE, task_run_name="ky-{role}-lop-{ma_lop}")
 def sign_class_task(workspace: str, ma_lop: str, role: Role) -> StepOutcome:
     """The class's signer (GVCN, HT or the seal) signs every record waiting for them."""
-    ws, config, store = open_workspace(workspace)
-    return issue.sign_class(ws, config, store, ma_lop, role)
+    return issue.sign_class(resources_for(workspace), ma_lop, role)
 
 
 def _registry_unavailable(task: object, task_run: object, state: object) -> bool:
@@ -57,5 +56,4 @@ def _registry_unavailable(task: object, task_run: object, state: object) -> bool
 )
 def submit_class_task(workspace: str, ma_lop: str) -> StepOutcome:
     """Send the class's sealed records; receipts stored as they arrive."""
-    ws, config, store = open_workspace(workspace)
-    return submission.submit_class(ws, config, store, ma_lop)
+    return submission.submit_class(resources_for(workspace), ma_lop)

@@ -23,15 +23,9 @@ from pathlib import Path
 import pytest
 import typst
 
-from hocbaso.signing import (
-    DemoIdentity,
-    DemoPki,
-    DemoPkiServices,
-    RecordSigner,
-    TrustSettings,
-    create_demo_pki,
-    load_demo_signer,
-)
+from hocbaso.demo.pki import DemoIdentity, DemoPki, create_demo_pki, load_demo_signer
+from hocbaso.demo.pki_services import DemoPkiServices
+from hocbaso.signing import RecordSigner, TrustSettings
 
 DEMO_ORGANISATION = "Trường Tiểu học Kim Đồng"
 DEMO_PEOPLE = [

@@ -1,4 +1,4 @@
-"""CSDL Học bạ số: the client (and, in ``hocbaso.registry.standin``, the stand-in server)."""
+"""CSDL Học bạ số: the client (and, in ``hocbaso.demo.registry``, the stand-in server)."""
 
 from hocbaso.registry.client import RegistryClient, RetryPolicy
 from hocbaso.registry.codes import (

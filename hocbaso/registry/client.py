@@ -105,6 +105,7 @@ class RegistryClient:
         retry: RetryPolicy | None = None,
         wire: Wire | None = None,
         seed: int | None = None,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be at least 1")
@@ -121,6 +122,7 @@ class RegistryClient:
                 max_connections=max_in_flight, max_keepalive_connections=max_in_flight
             ),
             headers={"User-Agent": "hocbaso"},
+            transport=transport,  # httpx.MockTransport in unit tests; the network otherwise
         )
         self._token_lock = threading.Lock()
         self._token: str | None = None

@@ -1,16 +1,15 @@
-"""Signing records: the demo PKI and its services, signers, XML and PDF signatures, verification.
+"""Signing records: signers, XML and PDF signatures, verification.
 
-The public surface, in the order a batch uses it::
+The public surface, in the order a batch uses it (the demo PKI that stands in for a
+real CA lives in ``hocbaso.demo``; ``hocbaso.resources`` picks it or the school's own)::
 
-    pki = create_demo_pki(dir, people, organisation, port=...)   # demo mode only
-    with DemoPkiServices(pki):                                    # TSA, OCSP, CRL on loopback
-        signer = load_signer(spec, workspace)                     # once per batch
-        async with ServiceSession(tsa_url=..., trust=trust) as session:
-            xml = await async_sign_record_xml(xml, signer, "gvcn")
-            pdf = await async_sign_record_pdf(pdf, signer, "gvcn", signed_xml=xml,
-                                              session=session)   # PDF now carries xml
-            ...
-        report = verify_record_xml(xml, trust)                    # named checks
+    signer = load_signer(spec, workspace)                     # once per run
+    async with ServiceSession(tsa_url=..., trust=trust) as session:
+        xml = await async_sign_record_xml(xml, signer, "gvcn")
+        pdf = await async_sign_record_pdf(pdf, signer, "gvcn", signed_xml=xml,
+                                          session=session)   # PDF now carries xml
+        ...
+    report = verify_record_xml(xml, trust)                    # named checks
 
 or, for a class at once: ``sign_batch(records, signer, role, tsa_url=..., trust=...)``
 and ``verify_batch(records, trust)``, one outcome per record.
@@ -32,20 +31,10 @@ from hocbaso.signing.pdf_signature import (
     sign_record_pdf,
     signature_fields,
 )
-from hocbaso.signing.pki import (
-    DemoCredential,
-    DemoIdentity,
-    DemoPki,
-    create_demo_pki,
-    load_demo_pki,
-    revoke_identity,
-)
 from hocbaso.signing.report import Check, CheckStatus, VerificationReport
-from hocbaso.signing.roles import ROLE_NAMES, ROLES, Role
-from hocbaso.signing.services import DemoPkiServices
+from hocbaso.signing.roles import ROLE_NAMES, ROLES, SEAL, Role
 from hocbaso.signing.signers import (
     RecordSigner,
-    load_demo_signer,
     load_signer,
     signer_from_pkcs11,
     signer_from_pkcs12,
@@ -67,12 +56,9 @@ __all__ = [
     "FIELD_NAMES",
     "ROLES",
     "ROLE_NAMES",
+    "SEAL",
     "Check",
     "CheckStatus",
-    "DemoCredential",
-    "DemoIdentity",
-    "DemoPki",
-    "DemoPkiServices",
     "RecordSigner",
     "Role",
     "ServiceSession",
@@ -85,11 +71,7 @@ __all__ = [
     "async_sign_record_xml",
     "async_verify_record_pdf",
     "async_verify_record_xml",
-    "create_demo_pki",
-    "load_demo_pki",
-    "load_demo_signer",
     "load_signer",
-    "revoke_identity",
     "sign_batch",
     "sign_record_pdf",
     "sign_record_xml",

@@ -19,6 +19,9 @@ ROLE_NAMES: dict[Role, str] = {
     "ht": "Hiệu trưởng",
     "condau": "Con dấu của nhà trường",
 }
+# The key under which the school's seal is known among the signers (people are known
+# by their ma_giao_vien); the demo PKI names the seal's identity the same way.
+SEAL = "con-dau"
 
 
 def check_role(role: str) -> Role:

@@ -39,7 +39,6 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from hocbaso.config import KhoaPkcs11, KhoaPkcs12, Workspace, secret_from_env
 from hocbaso.errors import SigningError
-from hocbaso.signing.pki import DemoPki
 
 _RSA_TOKEN_MECHANISMS = {
     "sha256": Mechanism.SHA256_RSA_PKCS,
@@ -335,9 +334,3 @@ def load_signer(
         cert_label=spec.nhan_chung_thu,
         chain_files=chain_files,
     )
-
-
-def load_demo_signer(pki: DemoPki, key: str) -> RecordSigner:
-    """The signer of one identity of the demo PKI (its password is the demo password)."""
-    credential = pki.credential(key)
-    return signer_from_pkcs12(credential.pkcs12, credential.password)

@@ -18,7 +18,7 @@ import pytest
 
 from hbs.cli import main
 from hocbaso.config import Workspace
-from hocbaso.keys import demo_pki
+from hocbaso.demo.pki import load_demo_pki
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -57,7 +57,7 @@ def signed_1a(
 def test_a_certificate_of_someone_else_is_refused_and_nothing_moves(
     signed_1a: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pki = demo_pki(Workspace(signed_1a))
+    pki = load_demo_pki(Workspace(signed_1a).pki_dir)
     con = duckdb.connect(str(signed_1a / "hbs.duckdb"), read_only=True)
     gvcn_2a, other = con.execute(
         "SELECT (SELECT ma_gvcn FROM lop WHERE ma_lop = '2A'), "

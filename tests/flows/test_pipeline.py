@@ -25,7 +25,7 @@ from tools import (
 
 from hbs.cli import main
 from hocbaso.config import Workspace
-from hocbaso.keys import demo_pki
+from hocbaso.demo.pki import load_demo_pki
 
 REPO = Path(__file__).resolve().parents[2]
 XSD = REPO / "xsd" / "hocba-1.0.xsd"
@@ -67,7 +67,7 @@ def test_every_student_has_an_accepted_record_with_a_unique_lookup_code(
 
 
 def test_independent_tools_agree_on_every_record(demo_workspace: Path, tmp_path: Path) -> None:
-    root = demo_pki(Workspace(demo_workspace)).root_certificate
+    root = load_demo_pki(Workspace(demo_workspace).pki_dir).root_certificate
     for n, (_, _, _, _, sha, xml_path, pdf_path) in enumerate(_records(demo_workspace)):
         xml = demo_workspace / xml_path
         pdf = demo_workspace / pdf_path

@@ -19,9 +19,10 @@ from pyhanko.sign.timestamps.aiohttp_client import HTTPTimeStamper
 from hocbaso import codes, record, tt27
 from hocbaso.config import SchoolConfig
 from hocbaso.dataset import TABLE_SCHEMAS, SchoolData
+from hocbaso.demo.pki import DemoPki
 from hocbaso.errors import ConfigurationError, RecordError
 from hocbaso.model import CRITERIA, KHEN_THUONG_HTXS, SUBJECTS, XepLoai
-from hocbaso.signing import DemoPki, RecordSigner, sign_record_xml
+from hocbaso.signing import RecordSigner, sign_record_xml
 
 REPO = Path(__file__).resolve().parents[2]
 CATALOGUE = REPO.parent / "shared" / "domain" / "catalogue.md"

@@ -11,6 +11,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from hocbaso.demo.registry import (
+    Faults,
+    RunningServer,
+    SchoolClient,
+    StandinServer,
+    pdf_attaching,
+    sample_package,
+    sample_xml,
+)
 from hocbaso.errors import RegistryRejected, RegistryUnavailable
 from hocbaso.registry import (
     InvalidMaTraCuu,
@@ -21,15 +30,6 @@ from hocbaso.registry import (
     is_valid_ma_tra_cuu,
 )
 from hocbaso.registry.results import Refusal
-from hocbaso.registry.standin import (
-    Faults,
-    RunningServer,
-    SchoolClient,
-    StandinServer,
-    pdf_attaching,
-    sample_package,
-    sample_xml,
-)
 
 STUDENT = "Trần Thị Bích Ngọc"
 FAST = RetryPolicy(attempts=5, backoff_s=0.01, backoff_max_s=0.05)

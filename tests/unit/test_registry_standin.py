@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hocbaso.registry.standin import (
+from hocbaso.demo.registry import (
     Faults,
     RunningServer,
     StandinServer,
@@ -250,7 +250,7 @@ def test_command_line_serves_until_interrupted(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "hocbaso.registry.standin",
+            "hocbaso.demo.registry",
             "--dir",
             str(tmp_path),
             "--port",

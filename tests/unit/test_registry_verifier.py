@@ -16,27 +16,33 @@ from lxml import etree
 from pki_fixtures import DEMO_ORGANISATION, DEMO_PEOPLE, free_port
 from test_render import make_record_xml
 
+from hocbaso.demo.pki import (
+    DemoIdentity,
+    DemoPki,
+    certificate_of,
+    create_demo_pki,
+    load_demo_signer,
+    revoke_identity,
+)
+from hocbaso.demo.pki_services import DemoPkiServices
+from hocbaso.demo.registry import StandinServer
+from hocbaso.demo.registry.pool import VerifierPool
+from hocbaso.demo.registry.verifier import (
+    RegistryVerifier,
+    registry_verifier,
+    registry_verifier_factory,
+)
 from hocbaso.registry.results import Refusal
-from hocbaso.registry.standin import StandinServer
-from hocbaso.registry.standin.pool import VerifierPool
 from hocbaso.render import RecordRenderer, extract_record_xml
 from hocbaso.signing import (
     ROLES,
-    DemoIdentity,
-    DemoPki,
-    DemoPkiServices,
     RecordSigner,
     ServiceSession,
     TrustSettings,
     async_sign_record_pdf,
     async_sign_record_xml,
-    create_demo_pki,
-    load_demo_signer,
-    revoke_identity,
     sign_batch,
 )
-from hocbaso.signing.pki import certificate_of
-from hocbaso.verification import RegistryVerifier, registry_verifier, registry_verifier_factory
 
 NS = "urn:hocbaso:hocba:1"
 XADES = "http://uri.etsi.org/01903/v1.3.2#"

@@ -138,7 +138,7 @@ def test_sample_school_toml_loads_and_names_real_staff(school: Tables) -> None:
     assert str(config.nam_hoc.han_nop_chinh) == "2026-05-16"
     assert str(config.nam_hoc.han_nop_bo_sung) == "2026-08-25"
     assert config.truong.ma_so_gd == "99"
-    assert (config.chung_thu.che_do, config.registry.che_do) == ("demo", "standin")
+    assert (config.chung_thu.che_do, config.registry.che_do) == ("demo", "gia_lap")
     roles = dict(school["giao_vien"].select("ma_giao_vien", "chuc_vu").iter_rows())
     assert roles[config.ky.hieu_truong] == "Hiệu trưởng"
     assert roles[config.ky.giu_dau] == "Nhân viên"

@@ -5,15 +5,10 @@ from __future__ import annotations
 
 from pki_fixtures import pdf_attaching
 
+from hocbaso.demo.pki import DemoPki
 from hocbaso.errors import RecordError
 from hocbaso.render import extract_record_xml
-from hocbaso.signing import (
-    DemoPki,
-    RecordSigner,
-    TrustSettings,
-    sign_batch,
-    verify_batch,
-)
+from hocbaso.signing import RecordSigner, TrustSettings, sign_batch, verify_batch
 
 
 def test_a_class_is_signed_by_three_roles_and_verifies(

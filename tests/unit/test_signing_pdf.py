@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from pki_fixtures import write
 
+from hocbaso.demo.pki import DemoPki
 from hocbaso.errors import SigningError
 from hocbaso.render import extract_record_xml
 from hocbaso.signing import (
-    DemoPki,
     RecordSigner,
     ServiceSession,
     TrustSettings,

@@ -13,9 +13,9 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from pki_fixtures import write
 
 from hocbaso.config import KhoaPkcs11
+from hocbaso.demo.pki import DemoPki
 from hocbaso.errors import SigningError
 from hocbaso.signing import (
-    DemoPki,
     RecordSigner,
     TrustSettings,
     load_signer,

@@ -15,18 +15,17 @@ from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 from pki_fixtures import DEMO_ORGANISATION, DEMO_PEOPLE
 
 from hocbaso.config import KhoaPkcs12, Workspace
-from hocbaso.errors import ConfigurationError, SigningError
-from hocbaso.signing import (
+from hocbaso.demo.pki import (
     DemoIdentity,
     DemoPki,
-    DemoPkiServices,
+    certificate_of,
     create_demo_pki,
     load_demo_pki,
-    load_signer,
     revoke_identity,
-    signer_from_pkcs12,
 )
-from hocbaso.signing.pki import certificate_of
+from hocbaso.demo.pki_services import DemoPkiServices
+from hocbaso.errors import ConfigurationError, SigningError
+from hocbaso.signing import load_signer, signer_from_pkcs12
 
 
 def test_person_certificate_names_the_person_and_the_services(

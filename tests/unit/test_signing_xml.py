@@ -11,17 +11,9 @@ from pki_fixtures import write
 from pyhanko.sign.timestamps.aiohttp_client import HTTPTimeStamper
 from tools import xmlsec_verify
 
+from hocbaso.demo.pki import DemoPki, certificate_of, load_demo_signer, revoke_identity
 from hocbaso.errors import RecordError, SigningError
-from hocbaso.signing import (
-    DemoPki,
-    RecordSigner,
-    TrustSettings,
-    load_demo_signer,
-    revoke_identity,
-    sign_record_xml,
-    verify_record_xml,
-)
-from hocbaso.signing.pki import certificate_of
+from hocbaso.signing import RecordSigner, TrustSettings, sign_record_xml, verify_record_xml
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
 NS = "urn:hocbaso:hocba:1"

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from hocbaso.demo.registry.checks import Verifier
 from hocbaso.registry.results import Refusal
-from hocbaso.registry.standin.checks import Verifier
 
 _worker_verifier: Verifier | None = None
 

@@ -31,8 +31,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
-from hocbaso.registry.codes import InvalidMaTraCuu, new_ma_tra_cuu, normalize_ma_tra_cuu
-from hocbaso.registry.standin.answers import (
+from hocbaso.demo.registry.answers import (
     API,
     ApiError,
     conflict,
@@ -43,14 +42,15 @@ from hocbaso.registry.standin.answers import (
     status_body,
     too_large,
 )
-from hocbaso.registry.standin.checks import (
+from hocbaso.demo.registry.checks import (
     RecordFacts,
     RecordRefused,
     Verifier,
     basic_checks,
 )
-from hocbaso.registry.standin.faults import DROP_KEY, FaultInjector, FaultMiddleware, Faults
-from hocbaso.registry.standin.storage import NewRecord, Storage, StoredRecord
+from hocbaso.demo.registry.faults import DROP_KEY, FaultInjector, FaultMiddleware, Faults
+from hocbaso.demo.registry.storage import NewRecord, Storage, StoredRecord
+from hocbaso.registry.codes import InvalidMaTraCuu, new_ma_tra_cuu, normalize_ma_tra_cuu
 
 _MA_HOC_BA = re.compile(r"^[A-Za-z0-9._-]{1,36}$")
 

@@ -21,16 +21,16 @@ from types import TracebackType
 
 import uvicorn
 
-from hocbaso.errors import ConfigurationError
-from hocbaso.registry.standin.app import (
+from hocbaso.demo.registry.app import (
     API,
     SchoolClient,
     StandinState,
     create_app,
 )
-from hocbaso.registry.standin.checks import Verifier
-from hocbaso.registry.standin.faults import DropConnection, FaultInjector, Faults
-from hocbaso.registry.standin.storage import Storage
+from hocbaso.demo.registry.checks import Verifier
+from hocbaso.demo.registry.faults import DropConnection, FaultInjector, Faults
+from hocbaso.demo.registry.storage import Storage
+from hocbaso.errors import ConfigurationError
 
 DEFAULT_PORT = 18765
 SECRET_ENV = "HBS_REGISTRY_SECRET"
@@ -236,7 +236,7 @@ def serve_forever(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Command line of the stand-in: ``python -m hocbaso.registry.standin``."""
+    """Command line of the stand-in: ``python -m hocbaso.demo.registry``."""
     parser = argparse.ArgumentParser(
         prog="hbs registry serve", description="CSDL Học bạ số giả lập (stand-in) trên máy này."
     )

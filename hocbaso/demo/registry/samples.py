@@ -16,8 +16,8 @@ from lxml import etree
 from pyhanko.pdf_utils import embed, generic
 from pyhanko.pdf_utils.writer import PdfFileWriter
 
+from hocbaso.demo.registry.checks import NS
 from hocbaso.registry.results import SubmitItem
-from hocbaso.registry.standin.checks import NS
 
 ATTACHMENT_NAME = "hocba.xml"
 

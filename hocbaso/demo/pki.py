@@ -36,9 +36,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from hocbaso.errors import ConfigurationError, SigningError
-from hocbaso.signing.keycache import install_key_cache
-from hocbaso.signing.pki_config import (
+from hocbaso.demo.keycache import install_key_cache
+from hocbaso.demo.pki_config import (
     ARCH,
     CA,
     INFRASTRUCTURE,
@@ -49,11 +48,14 @@ from hocbaso.signing.pki_config import (
     base_config,
     when,
 )
+from hocbaso.errors import ConfigurationError, SigningError
+from hocbaso.signing.roles import SEAL
+from hocbaso.signing.signers import RecordSigner, signer_from_pkcs12
 
 MANIFEST = "pki.json"
 PASSWORD_FILE = "mat-khau-demo.json"
 CONFIG_FILE = "certomancer.yml"
-SEAL_KEY = "con-dau"  # the identity key of the organisation's seal in the manifest
+SEAL_KEY = SEAL  # the identity key of the organisation's seal in the manifest
 
 _LABEL_SAFE = re.compile(r"[^a-z0-9-]+")
 
@@ -361,3 +363,9 @@ def revoke_identity(
 def certificate_of(credential: DemoCredential) -> x509.Certificate:
     """The certificate of one identity, as ``cryptography`` reads it."""
     return x509.load_pem_x509_certificate(credential.certificate.read_bytes())
+
+
+def load_demo_signer(pki: DemoPki, key: str) -> RecordSigner:
+    """The signer of one identity of the demo PKI (its password is the demo password)."""
+    credential = pki.credential(key)
+    return signer_from_pkcs12(credential.pkcs12, credential.password)

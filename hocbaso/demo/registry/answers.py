@@ -12,8 +12,8 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
+from hocbaso.demo.registry.storage import StoredRecord
 from hocbaso.registry.results import Refusal
-from hocbaso.registry.standin.storage import StoredRecord
 
 API = "/api/v1"
 

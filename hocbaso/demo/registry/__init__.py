@@ -7,11 +7,11 @@ request. Importing it pulls in FastAPI and uvicorn; ``hocbaso.registry`` (the
 client) does not.
 """
 
-from hocbaso.registry.standin.app import SchoolClient
-from hocbaso.registry.standin.checks import RecordFacts, Verifier, basic_checks, embedded_files
-from hocbaso.registry.standin.faults import Faults
-from hocbaso.registry.standin.samples import pdf_attaching, sample_package, sample_xml
-from hocbaso.registry.standin.server import (
+from hocbaso.demo.registry.app import SchoolClient
+from hocbaso.demo.registry.checks import RecordFacts, Verifier, basic_checks, embedded_files
+from hocbaso.demo.registry.faults import Faults
+from hocbaso.demo.registry.samples import pdf_attaching, sample_package, sample_xml
+from hocbaso.demo.registry.server import (
     DEFAULT_PORT,
     DEMO_CLIENT_ID,
     DEMO_SECRET,
@@ -22,7 +22,7 @@ from hocbaso.registry.standin.server import (
     serve_forever,
     serve_standin,
 )
-from hocbaso.registry.standin.storage import Storage
+from hocbaso.demo.registry.storage import Storage
 
 __all__ = [
     "DEFAULT_PORT",
