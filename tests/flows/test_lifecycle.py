@@ -18,9 +18,8 @@ import pytest
 
 from hbs.cli import main
 from hocbaso.config import Workspace
+from hocbaso.demo import bundled
 from hocbaso.keys import demo_pki
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _states(ws: Path, ma_lop: str) -> dict[str, str]:
@@ -41,7 +40,7 @@ def signed_1a(
 ) -> Path:
     ws = tmp_path_factory.mktemp("vong-doi") / "truong"
     ws.mkdir()
-    shutil.copyfile(REPO / "data" / "school.toml", ws / "school.toml")
+    bundled.write_school_toml(ws)
     for verb in (
         ["init", "--source", str(tiny_school_xlsx)],
         ["configure"],

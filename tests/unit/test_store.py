@@ -10,9 +10,9 @@ import pytest
 
 from hocbaso import tt27
 from hocbaso.dataset import SchoolData, conform
+from hocbaso.demo.sample import generate_school
 from hocbaso.errors import TransitionError
 from hocbaso.model import TrangThai
-from hocbaso.sample import generate_school
 from hocbaso.store import RecordChange, Store, apply_import, current_records, transition
 from hocbaso.store.audit import verify_chain
 
