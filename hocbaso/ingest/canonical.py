@@ -71,7 +71,7 @@ _SAVE_AS_UTF8 = (
 
 
 def read_source_tables(path: Path, tables: tuple[str, ...]) -> RawSource:
-    """Only ``tables`` of a workbook (all of them required): adapters read the canonical
+    """Only ``tables`` of a workbook (all of them required): other layouts read the canonical
     sheets they share with the format this way."""
     return read_workbook(Path(path), tables)
 
@@ -268,7 +268,7 @@ def _assemble(
 
 
 # --------------------------------------------------------------------------------------
-# One table on its own (adapters, the CSDL ngành export)
+# One table on its own (the class summary sheet, the CSDL ngành export)
 # --------------------------------------------------------------------------------------
 
 
