@@ -34,7 +34,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -45,7 +44,8 @@ from hocbaso.registry import SubmitItem
 from hocbaso.registry.standin import StandinServer
 from hocbaso.services import STANDIN_DIR, registry_client, registry_secret, workspace_services
 from hocbaso.signing import DemoPkiServices, TrustSettings
-from hocbaso.store import Store, current_records
+from hocbaso.states import SUBMIT
+from hocbaso.store import Store, StoredRecord, classes_waiting, current_records
 from hocbaso.submission import submit_class
 from hocbaso.verification import registry_verifier
 
@@ -58,7 +58,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _sealed_records(ws: Workspace) -> list[dict[str, Any]]:
+def _sealed_records(ws: Workspace) -> list[StoredRecord]:
     done = [TrangThai.SEALED, TrangThai.SUBMITTED, TrangThai.ACCEPTED, TrangThai.REJECTED]
     return current_records(Store(ws.store_path), states=done)
 
@@ -72,10 +72,10 @@ def copy_workspace(source: Workspace, target: Path) -> Workspace:
         else:
             shutil.copy2(src, target / name)
     for record in _sealed_records(source):
-        for key in ("xml_path", "pdf_path"):
-            dst = target / record[key]
+        for relative in (record.files.xml_path, record.files.pdf_path):
+            dst = target / relative
             dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source.path(record[key]), dst)
+            shutil.copy2(source.path(relative), dst)
     port = _free_port()
     config = (target / "school.toml").read_text(encoding="utf-8")
     config = re.sub(r"http://127\.0\.0\.1:\d+/", f"http://127.0.0.1:{port}/", config)
@@ -99,7 +99,7 @@ def submit_all(ws: Workspace) -> tuple[float, int]:
     """``submit_class`` over every class with sealed records; (seconds, accepted)."""
     config = ws.load_config()
     store = Store(ws.store_path)
-    classes = sorted({r["ma_lop"] for r in current_records(store, states=[TrangThai.SEALED])})
+    classes = classes_waiting(store, SUBMIT)
     started = time.perf_counter()
     accepted = sum(submit_class(ws, config, store, ma_lop).processed for ma_lop in classes)
     return time.perf_counter() - started, accepted
@@ -115,7 +115,8 @@ def per_record_verification(ws: Workspace, sample: int) -> tuple[float, float]:
     trust = TrustSettings.from_files(keys.trust_roots(ws, config))
     records = _sealed_records(ws)[: sample + 1]
     pairs = [
-        (ws.path(r["xml_path"]).read_bytes(), ws.path(r["pdf_path"]).read_bytes()) for r in records
+        (ws.path(r.files.xml_path).read_bytes(), ws.path(r.files.pdf_path).read_bytes())
+        for r in records
     ]
     verify = registry_verifier(trust)
     times = []
@@ -149,11 +150,11 @@ def unverified_round_trip(ws: Workspace, sample: int) -> float:
             times = []
             for r in records:
                 files = {
-                    "xml": ("hocba.xml", ws.path(r["xml_path"]).read_bytes(), "application/xml"),
-                    "pdf": ("hocba.pdf", ws.path(r["pdf_path"]).read_bytes(), "application/pdf"),
+                    "xml": ("hocba.xml", ws.path(r.files.xml_path).read_bytes(), "application/xml"),
+                    "pdf": ("hocba.pdf", ws.path(r.files.pdf_path).read_bytes(), "application/pdf"),
                 }
                 started = time.perf_counter()
-                answer = http.put(f"/hoc-ba/{r['ma_hoc_ba']}", files=files, headers=headers)
+                answer = http.put(f"/hoc-ba/{r.ma_hoc_ba}", files=files, headers=headers)
                 times.append(time.perf_counter() - started)
                 if answer.status_code != 201:
                     raise SystemExit(f"unverified PUT answered {answer.status_code}")
@@ -202,7 +203,9 @@ def standin_alone(ws: Workspace) -> tuple[float, int]:
     config = ws.load_config()
     items = [
         SubmitItem(
-            r["ma_hoc_ba"], ws.path(r["xml_path"]).read_bytes(), ws.path(r["pdf_path"]).read_bytes()
+            r.ma_hoc_ba,
+            ws.path(r.files.xml_path).read_bytes(),
+            ws.path(r.files.pdf_path).read_bytes(),
         )
         for r in _sealed_records(ws)
     ]
@@ -228,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-submit-") as tmp:
         ws = copy_workspace(source, Path(tmp))
         n = reset_to_sealed(ws)
-        print(f"{n} sealed records in {len({r['ma_lop'] for r in _sealed_records(ws)})} classes")
+        print(f"{n} sealed records in {len({r.ma_lop for r in _sealed_records(ws)})} classes")
         with DemoPkiServices(keys.demo_pki(ws)):
             first, median = per_record_verification(ws, args.sample)
         print(f"verification, one record (first: {first:.0f} ms)   median {median:7.1f} ms")

@@ -84,6 +84,7 @@ def _print_demo_summary(
     workspace: Path, api: PrefectApi, timings: dict[str, float], total: float
 ) -> None:
     from hocbaso.report import build_report
+    from hocbaso.states import STATE_NAMES_VI
     from hocbaso.store import Store
 
     report = build_report(Store(Workspace(workspace).store_path))
@@ -91,7 +92,8 @@ def _print_demo_summary(
     print("=== Học bạ số: chạy thử trên trường mẫu đã xong ===")
     print(f"Tổng số học bạ: {report.total_records}")
     for row in report.tong_quan.iter_rows(named=True):
-        print(f"  - {row['trang_thai']}: {row['so_hoc_ba']}")
+        state = row["trang_thai"]
+        print(f"  - {STATE_NAMES_VI.get(state, state)} ({state}): {row['so_hoc_ba']}")
     print("Thời gian từng bước (giây):")
     for step, seconds in timings.items():
         print(f"  - {step}: {seconds:.1f}")
