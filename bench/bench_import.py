@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from hocbaso.demo.sample import generate_school, write_xlsx
 from hocbaso.ingest import read_source
-from hocbaso.sample import generate_school, write_xlsx
 from validation.gates import run_gates
 
 STAGES = ("read", "rows", "references", "rules", "expectations", "typed")

@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from hocbaso.registry import RegistryClient, RetryPolicy, SubmitItem
 from hocbaso.demo.registry import Faults, StandinServer, sample_package
+from hocbaso.registry import RegistryClient, RetryPolicy, SubmitItem
 
 
 def _items(prefix: str, n: int, pdf_kb: int) -> list[SubmitItem]:

@@ -31,12 +31,12 @@ import typst
 from hocbaso import tt27
 from hocbaso.config import Workspace
 from hocbaso.dataset import TABLE_SCHEMAS, SchoolData
+from hocbaso.demo import bundled
+from hocbaso.demo.sample import generate_school
 from hocbaso.record import build_records, record_xml
 from hocbaso.render import PDF_STANDARD, RecordRenderer
-from hocbaso.sample import generate_school
 from validation.rows import typed
 
-ROOT = Path(__file__).resolve().parent.parent
 DOC_PAGES = {
     1: "ban-the-hien-bia",
     2: "ban-the-hien-hoc-sinh",
@@ -58,7 +58,8 @@ def sample_school_xmls(n_students: int, seed: int) -> list[tuple[str, str, bytes
     results = tt27.compute_results(data).filter(
         pl.col("duoc_len_lop").is_not_null() & pl.col("ma_hoc_sinh").is_in(complete.implode())
     )
-    config = Workspace(ROOT / "data").load_config()
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Workspace(bundled.write_school_toml(Path(tmp)).parent).load_config()
     records = build_records(data, results, config, ngay_tao=config.nam_hoc.ngay_ky_phat_hanh)
     return [(r.makhoi, r.tenlop, record_xml(r)) for r in records]
 

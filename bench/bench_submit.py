@@ -14,7 +14,7 @@ Prints, in one run on the same machine state:
    apart, as it pays for the first revocation look-ups);
 2. the floor: the bare HTTP round trip of one unverified ``PUT`` (median), and the
    whole submit (``submit_class`` over every class) into a stand-in without verifier;
-3. the whole submit as ``hbs submit`` runs it (``workspace_services(..., registry=True)``:
+3. the whole submit as ``hbs submit`` runs it (``Resources.running(registry=True)``:
    the stand-in with its verifier, the demo PKI's OCSP/CRL/TSA services);
 4. the verifying stand-in alone: every record in one ``submit_many``, nothing stored
    (what submit would take if the client's store writes cost nothing).
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import socket
 import statistics
@@ -34,21 +33,19 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-from hocbaso import keys
 from hocbaso.config import Workspace
+from hocbaso.demo.registry import StandinServer
+from hocbaso.demo.registry.access import StandinRegistry
+from hocbaso.demo.registry.verifier import registry_verifier
 from hocbaso.model import TrangThai
 from hocbaso.registry import SubmitItem
-from hocbaso.demo.registry import StandinServer
-from hocbaso.services import STANDIN_DIR, registry_client, registry_secret, workspace_services
-from hocbaso.demo.pki_services import DemoPkiServices
-from hocbaso.signing import TrustSettings
-from hocbaso.store import Store, current_records
+from hocbaso.resources import open_resources
+from hocbaso.states import SUBMIT
+from hocbaso.store import Store, StoredRecord, classes_waiting, current_records
 from hocbaso.submission import submit_class
-from hocbaso.demo.registry.verifier import registry_verifier
 
 COPIED = ("school.toml", "hbs.duckdb", "pki")
 
@@ -59,7 +56,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _sealed_records(ws: Workspace) -> list[dict[str, Any]]:
+def _sealed_records(ws: Workspace) -> list[StoredRecord]:
     done = [TrangThai.SEALED, TrangThai.SUBMITTED, TrangThai.ACCEPTED, TrangThai.REJECTED]
     return current_records(Store(ws.store_path), states=done)
 
@@ -73,20 +70,16 @@ def copy_workspace(source: Workspace, target: Path) -> Workspace:
         else:
             shutil.copy2(src, target / name)
     for record in _sealed_records(source):
-        for key in ("xml_path", "pdf_path"):
-            dst = target / record[key]
+        for relative in (record.files.xml_path, record.files.pdf_path):
+            dst = target / relative
             dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source.path(record[key]), dst)
-    port = _free_port()
-    config = (target / "school.toml").read_text(encoding="utf-8")
-    config = re.sub(r"http://127\.0\.0\.1:\d+/", f"http://127.0.0.1:{port}/", config)
-    (target / "school.toml").write_text(config, encoding="utf-8")
-    return Workspace(target)
+            shutil.copy2(source.path(relative), dst)
+    return Workspace(target)  # the copy's stand-in picks its own free port when it starts
 
 
 def reset_to_sealed(ws: Workspace) -> int:
     """Put every submitted/answered record of the copy back to ``sealed``; empty its stand-in."""
-    shutil.rmtree(ws.root / STANDIN_DIR, ignore_errors=True)
+    shutil.rmtree(ws.registry_stand_in_dir, ignore_errors=True)
     with Store(ws.store_path).transaction() as con:
         con.execute(
             """UPDATE hoc_ba SET trang_thai = 'sealed', ma_tra_cuu = NULL, ngay_nhan = NULL,
@@ -98,11 +91,10 @@ def reset_to_sealed(ws: Workspace) -> int:
 
 def submit_all(ws: Workspace) -> tuple[float, int]:
     """``submit_class`` over every class with sealed records; (seconds, accepted)."""
-    config = ws.load_config()
-    store = Store(ws.store_path)
-    classes = sorted({r["ma_lop"] for r in current_records(store, states=[TrangThai.SEALED])})
+    res = open_resources(ws.root)
+    classes = classes_waiting(res.store, SUBMIT)
     started = time.perf_counter()
-    accepted = sum(submit_class(ws, config, store, ma_lop).processed for ma_lop in classes)
+    accepted = sum(submit_class(res, ma_lop).processed for ma_lop in classes)
     return time.perf_counter() - started, accepted
 
 
@@ -112,11 +104,11 @@ def median_ms(samples: list[float]) -> float:
 
 def per_record_verification(ws: Workspace, sample: int) -> tuple[float, float]:
     """(first record ms, median ms of the rest) of ``registry_verifier`` called directly."""
-    config = ws.load_config()
-    trust = TrustSettings.from_files(keys.trust_roots(ws, config))
+    trust = open_resources(ws.root).trust
     records = _sealed_records(ws)[: sample + 1]
     pairs = [
-        (ws.path(r["xml_path"]).read_bytes(), ws.path(r["pdf_path"]).read_bytes()) for r in records
+        (ws.path(r.files.xml_path).read_bytes(), ws.path(r.files.pdf_path).read_bytes())
+        for r in records
     ]
     verify = registry_verifier(trust)
     times = []
@@ -140,7 +132,7 @@ def unverified_round_trip(ws: Workspace, sample: int) -> float:
     config = ws.load_config()
     with tempfile.TemporaryDirectory() as tmp:
         client_id = config.registry.client_id
-        secret = registry_secret(config)
+        secret = "bench-secret"
         standin = StandinServer(Path(tmp), clients={client_id: secret})
         with standin.serve() as running, httpx.Client(base_url=running.api_url) as http:
             token = http.post(
@@ -150,11 +142,11 @@ def unverified_round_trip(ws: Workspace, sample: int) -> float:
             times = []
             for r in records:
                 files = {
-                    "xml": ("hocba.xml", ws.path(r["xml_path"]).read_bytes(), "application/xml"),
-                    "pdf": ("hocba.pdf", ws.path(r["pdf_path"]).read_bytes(), "application/pdf"),
+                    "xml": ("hocba.xml", ws.path(r.files.xml_path).read_bytes(), "application/xml"),
+                    "pdf": ("hocba.pdf", ws.path(r.files.pdf_path).read_bytes(), "application/pdf"),
                 }
                 started = time.perf_counter()
-                answer = http.put(f"/hoc-ba/{r['ma_hoc_ba']}", files=files, headers=headers)
+                answer = http.put(f"/hoc-ba/{r.ma_hoc_ba}", files=files, headers=headers)
                 times.append(time.perf_counter() - started)
                 if answer.status_code != 201:
                     raise SystemExit(f"unverified PUT answered {answer.status_code}")
@@ -163,13 +155,14 @@ def unverified_round_trip(ws: Workspace, sample: int) -> float:
 
 def unverified_submit(ws: Workspace) -> tuple[float, int]:
     """The whole submit into a stand-in without verifier (the floor of the pipeline)."""
-    config = ws.load_config()
-    port = int(re.search(r":(\d+)/", config.registry.url).group(1))  # type: ignore[union-attr]
+    res = open_resources(ws.root)
+    registry = res.registry
+    assert isinstance(registry, StandinRegistry)
     standin = StandinServer(
-        ws.root / STANDIN_DIR, clients={config.registry.client_id: registry_secret(config)}
+        ws.registry_stand_in_dir, clients={res.config.registry.client_id: registry.secret()}
     )
     own = cpu_seconds()[0]
-    with DemoPkiServices(keys.demo_pki(ws)), standin.serve("127.0.0.1", port):
+    with res.credentials.services(), standin.serve("127.0.0.1", registry.port()):
         seconds, accepted = submit_all(ws)
     print(f"  (CPU: this process {cpu_seconds()[0] - own:.0f} s)")
     return seconds, accepted
@@ -185,7 +178,7 @@ def verified_submit(ws: Workspace) -> tuple[float, int]:
     """The whole submit as ``hbs submit`` runs it in demo mode."""
     started = time.perf_counter()
     own, children = cpu_seconds()
-    with workspace_services(ws.root, registry=True):
+    with open_resources(ws.root).running(registry=True):
         ready = time.perf_counter() - started
         seconds, accepted = submit_all(ws)
     own_after, children_after = cpu_seconds()
@@ -200,14 +193,16 @@ def standin_alone(ws: Workspace) -> tuple[float, int]:
     """Every record in one ``submit_many`` into the verifying stand-in, nothing stored:
     what the stand-in can take when the client's own work (store writes, one batch
     per class) is out of the way."""
-    config = ws.load_config()
     items = [
         SubmitItem(
-            r["ma_hoc_ba"], ws.path(r["xml_path"]).read_bytes(), ws.path(r["pdf_path"]).read_bytes()
+            r.ma_hoc_ba,
+            ws.path(r.files.xml_path).read_bytes(),
+            ws.path(r.files.pdf_path).read_bytes(),
         )
         for r in _sealed_records(ws)
     ]
-    with workspace_services(ws.root, registry=True), registry_client(config) as client:
+    res = open_resources(ws.root)
+    with res.running(registry=True), res.registry.client() as client:
         started = time.perf_counter()
         outcomes = client.submit_many(items)
         seconds = time.perf_counter() - started
@@ -229,8 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-submit-") as tmp:
         ws = copy_workspace(source, Path(tmp))
         n = reset_to_sealed(ws)
-        print(f"{n} sealed records in {len({r['ma_lop'] for r in _sealed_records(ws)})} classes")
-        with DemoPkiServices(keys.demo_pki(ws)):
+        print(f"{n} sealed records in {len({r.ma_lop for r in _sealed_records(ws)})} classes")
+        with open_resources(ws.root).credentials.services():
             first, median = per_record_verification(ws, args.sample)
         print(f"verification, one record (first: {first:.0f} ms)   median {median:7.1f} ms")
         print(

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from prefect import flow
 
-from hocbaso.issue import SIGN_FROM
-from hocbaso.model import TrangThai as S
 from hocbaso.signing import Role
+from hocbaso.states import LOCK, SIGN_STEPS, SUBMIT
 from hocbaso.steps import StepOutcome
 from hocbaso.store import ImportSummary
 from tasks.common import publish_outcomes, services
 from tasks.configure import configure_task
 from tasks.initialize import compute_results_task, gate_task, load_store_task, read_source_task
-from tasks.records import classes_in_state, lock_class_task, sign_class_task, submit_class_task
+from tasks.records import classes_waiting_task, lock_class_task, sign_class_task, submit_class_task
 from tasks.report import report_task
 
 
@@ -43,7 +42,7 @@ def cau_hinh(workspace: str) -> dict[str, int | str]:
 def chot_du_lieu(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]:
     """Lock: build each class's records, validate them, render them, freeze them."""
     outcomes = [
-        lock_class_task(workspace, c) for c in classes_in_state(workspace, [S.DRAFT.value], ma_lop)
+        lock_class_task(workspace, c) for c in classes_waiting_task(workspace, LOCK.name, ma_lop)
     ]
     publish_outcomes("chot-du-lieu", "Chốt dữ liệu", outcomes)
     return outcomes
@@ -55,7 +54,7 @@ def ky_hoc_ba(workspace: str, role: Role, ma_lop: str | None = None) -> list[Ste
     with services(workspace, pki=True):
         outcomes = [
             sign_class_task(workspace, c, role)
-            for c in classes_in_state(workspace, [SIGN_FROM[role].value], ma_lop)
+            for c in classes_waiting_task(workspace, SIGN_STEPS[role].name, ma_lop)
         ]
     publish_outcomes(f"ky-{role}", f"Ký học bạ ({role.upper()})", outcomes)
     return outcomes
@@ -67,7 +66,7 @@ def dong_dau(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]:
     with services(workspace, pki=True):
         outcomes = [
             sign_class_task(workspace, c, "condau")
-            for c in classes_in_state(workspace, [SIGN_FROM["condau"].value], ma_lop)
+            for c in classes_waiting_task(workspace, SIGN_STEPS["condau"].name, ma_lop)
         ]
     publish_outcomes("dong-dau", "Đóng dấu và gắn dấu thời gian", outcomes)
     return outcomes
@@ -75,11 +74,14 @@ def dong_dau(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]:
 
 @flow(name="nop-csdl-hoc-ba-so", log_prints=True)
 def nop_hoc_ba(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]:
-    """Submit: send sealed records to CSDL Học bạ số and keep each receipt (mã tra cứu)."""
-    waiting = [S.SEALED.value, S.SUBMITTED.value]
+    """Submit: send sealed records to CSDL Học bạ số and keep each receipt (mã tra cứu).
+
+    Records the registry refuses are counted per class and wait for the principal's
+    unlock; a rerun does not send them again."""
     with services(workspace, registry=True):
         outcomes = [
-            submit_class_task(workspace, c) for c in classes_in_state(workspace, waiting, ma_lop)
+            submit_class_task(workspace, c)
+            for c in classes_waiting_task(workspace, SUBMIT.name, ma_lop)
         ]
     publish_outcomes("nop-hoc-ba", "Nộp CSDL Học bạ số", outcomes)
     return outcomes

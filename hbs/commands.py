@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import time
 from collections.abc import Callable
+from importlib.resources import as_file
 from pathlib import Path
 from typing import Any
 
 from hbs.prefect_server import PrefectApi, ensure_server, stop_server
-from hocbaso.config import CONFIG_FILE, Workspace
+from hocbaso.config import Workspace
+from hocbaso.demo import bundled
 from hocbaso.errors import ConfigurationError
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_DIR = REPO_ROOT / "data"
 
 RunFlow = Callable[..., Any]
 
@@ -31,12 +29,6 @@ def prefect_api(workspace: Path, *, create: bool) -> PrefectApi:
     return ensure_server(workspace)
 
 
-def _prepare_demo_workspace(workspace: Path) -> None:
-    target = workspace / CONFIG_FILE
-    if not target.exists():
-        shutil.copyfile(SAMPLE_DIR / CONFIG_FILE, target)
-
-
 def run_verb(
     verb: str, args: argparse.Namespace, workspace: Path, api: PrefectApi, run_flow: RunFlow
 ) -> int:
@@ -44,10 +36,12 @@ def run_verb(
 
     ws = str(workspace)
     if verb == "demo":
-        _prepare_demo_workspace(workspace)
-        source = args.source or SAMPLE_DIR / "sample.xlsx"
+        bundled.write_school_toml(workspace)
         started = time.perf_counter()
-        timings = run_flow(plan.ke_hoach_hoc_ba_so, workspace=ws, source=str(source.resolve()))
+        # The bundled sample is package data; as_file gives it a real path for the run.
+        with as_file(bundled.sample_school_xlsx()) as sample:
+            source = args.source or sample
+            timings = run_flow(plan.ke_hoach_hoc_ba_so, workspace=ws, source=str(source.resolve()))
         _print_demo_summary(workspace, api, timings, time.perf_counter() - started)
         return 0
     if verb == "init":
@@ -90,6 +84,7 @@ def _print_demo_summary(
     workspace: Path, api: PrefectApi, timings: dict[str, float], total: float
 ) -> None:
     from hocbaso.report import build_report
+    from hocbaso.states import STATE_NAMES_VI
     from hocbaso.store import Store
 
     report = build_report(Store(Workspace(workspace).store_path))
@@ -97,7 +92,8 @@ def _print_demo_summary(
     print("=== Học bạ số: chạy thử trên trường mẫu đã xong ===")
     print(f"Tổng số học bạ: {report.total_records}")
     for row in report.tong_quan.iter_rows(named=True):
-        print(f"  - {row['trang_thai']}: {row['so_hoc_ba']}")
+        state = row["trang_thai"]
+        print(f"  - {STATE_NAMES_VI.get(state, state)} ({state}): {row['so_hoc_ba']}")
     print("Thời gian từng bước (giây):")
     for step, seconds in timings.items():
         print(f"  - {step}: {seconds:.1f}")

@@ -210,8 +210,9 @@ class Workspace:
         if not self.config_path.is_file():
             raise ConfigurationError(
                 f"Không tìm thấy tệp cấu hình {self.config_path}.",
-                hint="Chạy `hbs demo` để tạo một thư mục làm việc mẫu, hoặc chép data/school.toml "
-                "vào thư mục làm việc và sửa theo thông tin của trường.",
+                hint="Chạy `hbs demo` để tạo một thư mục làm việc mẫu (có school.toml), hoặc chép "
+                "hocbaso/demo/data/school.toml vào thư mục làm việc và sửa theo thông tin của "
+                "trường.",
             )
         try:
             raw = tomllib.loads(self.config_path.read_text(encoding="utf-8"))

@@ -3,7 +3,7 @@
 ``SchoolData`` is what the import produces after the gates, what the store
 persists table by table, and what record building reads back (per class). The
 column names are those of the canonical import format
-(``shared/spec/import-format.md``); the dtypes below are the typed contract.
+(``docs/import-format.md``); the dtypes below are the typed contract.
 """
 
 from __future__ import annotations

@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
-from typing import Any
 
 from hocbaso.config import Workspace
 from hocbaso.errors import RecordError
 from hocbaso.files import read_content, store_content
-from hocbaso.model import TrangThai
 from hocbaso.record import data_digest
 from hocbaso.render import extract_record_xml
 from hocbaso.resources import Resources
@@ -33,40 +30,29 @@ from hocbaso.signing import (
     async_sign_record_pdf,
     async_sign_record_xml,
 )
+from hocbaso.states import SIGN_STEPS
 from hocbaso.steps import StepOutcome
-from hocbaso.store import RecordChange, current_records, transition
-
-SIGN_FROM: dict[Role, TrangThai] = {
-    "gvcn": TrangThai.LOCKED,
-    "ht": TrangThai.SIGNED_GVCN,
-    "condau": TrangThai.SIGNED_HT,
-}
-SIGN_TO: dict[Role, TrangThai] = {
-    "gvcn": TrangThai.SIGNED_GVCN,
-    "ht": TrangThai.SIGNED_HT,
-    "condau": TrangThai.SEALED,
-}
-AUDIT_ROLE = {"gvcn": "gvcn", "ht": "hieu_truong", "condau": "van_thu_giu_dau"}
+from hocbaso.store import RecordChange, StoredRecord, current_records, transition
 
 
-def read_record_files(ws: Workspace, record: dict[str, Any]) -> tuple[bytes, bytes]:
+def read_record_files(ws: Workspace, record: StoredRecord) -> tuple[bytes, bytes]:
     """A record's current XML and PDF, checked against the store before anyone signs.
 
     The XML must have the hash the store holds and the frozen data digest; the PDF
     is stored under its own hash and must carry exactly that XML (each signing step
     attaches the XML it produced).
     """
-    xml = read_content(ws, record["xml_path"], record["sha256"])
-    pdf = read_content(ws, record["pdf_path"], Path(record["pdf_path"]).stem)
-    if data_digest(xml) != record["sha256_du_lieu"]:
+    files = record.files
+    xml = read_content(ws, files.xml_path, files.xml_sha256)
+    pdf = read_content(ws, files.pdf_path, files.pdf_sha256)
+    if data_digest(xml) != files.data_sha256:
         raise RecordError(
-            f"Dữ liệu của học bạ {record['ma_hoc_ba']} khác với dữ liệu đã chốt.",
+            f"Dữ liệu của học bạ {record.ma_hoc_ba} khác với dữ liệu đã chốt.",
             hint="Không ký tiếp; chạy `hbs verify` và báo cho tổ công tác.",
         )
     if extract_record_xml(pdf) != xml:
         raise RecordError(
-            f"Bản PDF của học bạ {record['ma_hoc_ba']} không mang đúng tệp XML hiện hành "
-            "của học bạ.",
+            f"Bản PDF của học bạ {record.ma_hoc_ba} không mang đúng tệp XML hiện hành của học bạ.",
             hint="Không ký tiếp; chạy `hbs verify` và báo cho tổ công tác.",
         )
     return xml, pdf
@@ -74,7 +60,7 @@ def read_record_files(ws: Workspace, record: dict[str, Any]) -> tuple[bytes, byt
 
 async def _sign_batch(
     ws: Workspace,
-    records: list[dict[str, Any]],
+    records: list[StoredRecord],
     signer: RecordSigner,
     role: Role,
     tsa_url: str | None,
@@ -94,7 +80,7 @@ async def _sign_batch(
             pdf_path, _ = store_content(ws, signed_pdf, ".pdf")
             changes.append(
                 RecordChange(
-                    record["ma_hoc_ba"],
+                    record.ma_hoc_ba,
                     {"sha256": xml_sha, "xml_path": xml_path, "pdf_path": pdf_path},
                 )
             )
@@ -105,11 +91,12 @@ def sign_class(res: Resources, ma_lop: str, role: Role) -> StepOutcome:
     """``role`` signs every record of ``ma_lop`` that waits for it; one transaction."""
     ws, store = res.ws, res.store
     started = time.perf_counter()
-    records = current_records(store, states=[SIGN_FROM[role]], ma_lop=ma_lop)
+    step = SIGN_STEPS[role]
+    records = current_records(store, states=step.takes, ma_lop=ma_lop)
     if not records:
         return StepOutcome(role, ma_lop, 0, time.perf_counter() - started)
     _, signer = res.signer_for(role, ma_lop)
     tsa_url = res.tsa_url() if role == "condau" else None
     changes = asyncio.run(_sign_batch(ws, records, signer, role, tsa_url, res.trust))
-    transition(store, changes, SIGN_TO[role], vai_tro=AUDIT_ROLE[role], hanh_dong=f"ky_{role}")
+    transition(store, changes, step)
     return StepOutcome(role, ma_lop, len(changes), time.perf_counter() - started)

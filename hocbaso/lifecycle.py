@@ -1,4 +1,5 @@
-"""After the lock: unlocking before the seal, revoking after issue, the paper copy.
+"""After the lock: unlocking before the seal (or after a refusal), revoking after issue,
+the paper copy.
 
 Unlocking and revoking are the principal's decisions. The command proves it:
 the principal's own key signs a statement of the decision (action, class or
@@ -11,7 +12,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +24,15 @@ from hocbaso.model import TrangThai
 from hocbaso.render import render_paper_copy
 from hocbaso.resources import Resources
 from hocbaso.signing import RecordSigner
-from hocbaso.store import RecordChange, apply_transition, current_records
+from hocbaso.states import REVOKE, UNLOCK
+from hocbaso.store import (
+    RecordChange,
+    apply_transition,
+    current_records,
+    open_next_version,
+    record,
+)
 from hocbaso.store.audit import append_events
-
-BEFORE_SEAL = (TrangThai.LOCKED, TrangThai.SIGNED_GVCN, TrangThai.SIGNED_HT)
 
 
 def _require_reason(ly_do: str) -> str:
@@ -60,15 +65,24 @@ def _principal_proof(res: Resources, statement: dict[str, Any]) -> dict[str, Any
 
 
 def unlock_class(res: Resources, ma_lop: str, ly_do: str) -> int:
-    """Return a class's locked/signed records to draft, before the seal, by the principal."""
+    """Return a class's records to draft, by the principal, with a reason.
+
+    Unlocked are the records waiting for ``UNLOCK`` (``hocbaso.states``): locked or
+    signed but not sealed, and records the registry refused (``rejected``). A
+    refused record was never issued, so rebuilding it does not touch the rule that
+    sealed content never changes once issued: it is locked again from the store's
+    data, signed, sealed and submitted under the same ``ma_hoc_ba`` and version;
+    its unlock event keeps the registry's code (``ma_loi``) next to the principal's
+    reason, and the row keeps ``ma_loi``/``loi`` until the registry accepts it.
+    """
     store = res.store
     ly_do = _require_reason(ly_do)
+    records = current_records(store, states=UNLOCK.takes, ma_lop=ma_lop)
     sealed_or_later = current_records(
         store,
         ma_lop=ma_lop,
-        states=[TrangThai.SEALED, TrangThai.SUBMITTED, TrangThai.ACCEPTED, TrangThai.REJECTED],
+        states=[TrangThai.SEALED, TrangThai.SUBMITTED, TrangThai.ACCEPTED],
     )
-    records = current_records(store, states=BEFORE_SEAL, ma_lop=ma_lop)
     if not records and sealed_or_later:
         raise TransitionError(
             f"Học bạ lớp {ma_lop} đã đóng dấu nên không mở khóa được.",
@@ -86,10 +100,17 @@ def unlock_class(res: Resources, ma_lop: str, ly_do: str) -> int:
         },
     )
     cleared = {"sha256_du_lieu": None, "sha256": None, "xml_path": None, "pdf_path": None}
-    changes = [RecordChange(r["ma_hoc_ba"], dict(cleared), {"ly_do": ly_do}) for r in records]
+    changes = [
+        RecordChange(
+            r.ma_hoc_ba,
+            dict(cleared),
+            {"ly_do": ly_do, **({"ma_loi": r.ma_loi} if r.ma_loi else {})},
+        )
+        for r in records
+    ]
     with store.transaction() as con:
-        apply_transition(con, changes, TrangThai.DRAFT, vai_tro="hieu_truong", hanh_dong="mo_khoa")
-        append_events(con, "hieu_truong", "xac_nhan_mo_khoa", [(None, proof)])
+        apply_transition(con, changes, UNLOCK)
+        append_events(con, UNLOCK.actor, "xac_nhan_mo_khoa", [(None, proof)])
     return len(changes)
 
 
@@ -101,13 +122,12 @@ def revoke_record(res: Resources, ma_hoc_ba: str, ly_do: str) -> str:
     """
     store = res.store
     ly_do = _require_reason(ly_do)
-    rows = store.frame("SELECT * FROM hoc_ba WHERE ma_hoc_ba = $1", [ma_hoc_ba]).to_dicts()
-    if not rows or rows[0]["trang_thai"] != TrangThai.ACCEPTED.value:
+    previous = record(store, ma_hoc_ba)
+    if previous is None or not REVOKE.moves(previous.trang_thai):
         raise TransitionError(
             f"Học bạ {ma_hoc_ba} không ở trạng thái đã cấp nên không thu hồi được.",
             hint="Chỉ thu hồi học bạ đã được CSDL Học bạ số tiếp nhận; xem `hbs report`.",
         )
-    record = rows[0]
     proof = _principal_proof(
         res,
         {
@@ -123,39 +143,9 @@ def revoke_record(res: Resources, ma_hoc_ba: str, ly_do: str) -> str:
         except RegistryRejected as exc:
             if exc.code != "REVOKED":
                 raise
-    new_id = str(uuid.uuid4())
     with store.transaction() as con:
-        apply_transition(
-            con,
-            [RecordChange(ma_hoc_ba, {}, {"ly_do": ly_do})],
-            TrangThai.REVOKED,
-            vai_tro="hieu_truong",
-            hanh_dong="thu_hoi",
-        )
-        con.execute(
-            "INSERT INTO hoc_ba (ma_hoc_ba, ma_hoc_sinh, nam_hoc, phien_ban, thay_the, ma_lop,"
-            " trang_thai, cap_nhat) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                new_id,
-                record["ma_hoc_sinh"],
-                record["nam_hoc"],
-                record["phien_ban"] + 1,
-                ma_hoc_ba,
-                record["ma_lop"],
-                TrangThai.DRAFT.value,
-                dt.datetime.now(dt.UTC),
-            ],
-        )
-        append_events(
-            con,
-            "hieu_truong",
-            "phien_ban_moi",
-            [
-                (new_id, {"thay_the": ma_hoc_ba, "phien_ban": record["phien_ban"] + 1}),
-                (None, proof),
-            ],
-        )
-    return new_id
+        apply_transition(con, [RecordChange(ma_hoc_ba, {}, {"ly_do": ly_do})], REVOKE)
+        return open_next_version(con, previous, vai_tro=REVOKE.actor, extra_events=[(None, proof)])
 
 
 def print_class(res: Resources, ma_lop: str, out: Path) -> int:
@@ -163,14 +153,11 @@ def print_class(res: Resources, ma_lop: str, out: Path) -> int:
     ws, store = res.ws, res.store
     records = current_records(store, states=[TrangThai.ACCEPTED], ma_lop=ma_lop)
     base = res.registry.tra_cuu_url().rstrip("/")
-    items = [
-        (
-            read_content(ws, r["pdf_path"], Path(r["pdf_path"]).stem),
-            r["ma_tra_cuu"],
-            f"{base}/{r['ma_tra_cuu']}",
-        )
-        for r in records
-    ]
+    items = []
+    for r in records:
+        assert r.ma_tra_cuu is not None  # an accepted record has its receipt
+        pdf = read_content(ws, r.files.pdf_path, r.files.pdf_sha256)
+        items.append((pdf, r.ma_tra_cuu, f"{base}/{r.ma_tra_cuu}"))
     write_atomic(out, render_paper_copy(items))
     with store.transaction() as con:
         append_events(

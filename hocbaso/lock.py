@@ -14,10 +14,10 @@ import time
 import polars as pl
 
 from hocbaso.files import store_content
-from hocbaso.model import TrangThai
 from hocbaso.record import build_records, data_digest, record_xml, validate_record_xml
 from hocbaso.render import RecordRenderer
 from hocbaso.resources import Resources
+from hocbaso.states import LOCK
 from hocbaso.steps import StepOutcome
 from hocbaso.store import (
     RecordChange,
@@ -32,9 +32,7 @@ def lock_class(res: Resources, ma_lop: str, renderer: RecordRenderer | None = No
     """Lock every draft of ``ma_lop`` whose result is final, in one transaction."""
     ws, config, store = res.ws, res.config, res.store
     started = time.perf_counter()
-    drafts = {
-        r["ma_hoc_sinh"]: r for r in current_records(store, states=[TrangThai.DRAFT], ma_lop=ma_lop)
-    }
+    drafts = {r.ma_hoc_sinh: r for r in current_records(store, states=LOCK.takes, ma_lop=ma_lop)}
     results = load_results(store, ma_lop).filter(
         pl.col("ma_hoc_sinh").is_in(list(drafts)) & pl.col("duoc_len_lop").is_not_null()
     )
@@ -47,15 +45,15 @@ def lock_class(res: Resources, ma_lop: str, renderer: RecordRenderer | None = No
     renderer = renderer or RecordRenderer(pdf_tags=False)
     changes = []
     # Versions differ only after a revocation; build each version group in one call.
-    for phien_ban in sorted({d["phien_ban"] for d in drafts.values()}):
-        group = {ma: d for ma, d in drafts.items() if d["phien_ban"] == phien_ban}
+    for phien_ban in sorted({d.phien_ban for d in drafts.values()}):
+        group = {ma: d for ma, d in drafts.items() if d.phien_ban == phien_ban}
         records = build_records(
             data,
             results.filter(pl.col("ma_hoc_sinh").is_in(list(group))),
             config,
-            ids={ma: d["ma_hoc_ba"] for ma, d in group.items()},
+            ids={ma: d.ma_hoc_ba for ma, d in group.items()},
             phien_ban=phien_ban,
-            thay_the={ma: d["thay_the"] for ma, d in group.items() if d["thay_the"]},
+            thay_the={ma: d.thay_the for ma, d in group.items() if d.thay_the},
             ngay_tao=dt.date.today(),
         )
         for record in records:
@@ -70,6 +68,6 @@ def lock_class(res: Resources, ma_lop: str, renderer: RecordRenderer | None = No
                 "xml_path": xml_path,
                 "pdf_path": pdf_path,
             }
-            changes.append(RecordChange(group[record.mahocsinh]["ma_hoc_ba"], values))
-    transition(store, changes, TrangThai.LOCKED, vai_tro="to_cong_tac", hanh_dong="chot_du_lieu")
+            changes.append(RecordChange(group[record.mahocsinh].ma_hoc_ba, values))
+    transition(store, changes, LOCK)
     return StepOutcome("chot", ma_lop, len(changes), time.perf_counter() - started, skipped=waiting)

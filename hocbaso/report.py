@@ -55,10 +55,8 @@ def build_report(store: Store) -> SchoolReport:
     )
     progress = store.frame(
         """SELECT h.ma_lop, l.khoi, h.trang_thai, count(*) AS n
-           FROM v_hoc_ba h
-           JOIN lop l USING (ma_lop)
-           WHERE h.phien_ban = (SELECT max(phien_ban) FROM hoc_ba x
-                                WHERE x.ma_hoc_sinh = h.ma_hoc_sinh AND x.nam_hoc = h.nam_hoc)
+           FROM v_hoc_ba_hien_hanh h
+           JOIN v_lop l USING (ma_lop)
            GROUP BY ALL ORDER BY ALL"""
     )
     states = [s.value for s in TrangThai]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from hocbaso.config import SchoolConfig
 from hocbaso.errors import ConfigurationError
-from hocbaso.store import Store
+from hocbaso.store import Store, classes, staff
 
 _ID = re.compile(r"^\d{12}$")
 MANAGER_TITLES = ("Hiệu trưởng", "Phó hiệu trưởng")
@@ -47,17 +47,15 @@ class Roster:
 
 def load_roster(store: Store, config: SchoolConfig) -> Roster:
     """Resolve the signers and check them; every problem in one message."""
-    staff = {
-        row["ma_giao_vien"]: Person(
-            row["ma_giao_vien"], row["ho_ten"], row["so_dinh_danh"] or "", row["chuc_vu"] or ""
-        )
-        for row in store.frame("SELECT * FROM giao_vien").to_dicts()
+    people = {
+        s.ma_giao_vien: Person(s.ma_giao_vien, s.ho_ten, s.so_dinh_danh or "", s.chuc_vu or "")
+        for s in staff(store)
     }
-    classes = dict(store.frame("SELECT ma_lop, ma_gvcn FROM lop").iter_rows())
+    gvcn_of = {c.ma_lop: c.ma_gvcn for c in classes(store)}
     problems: list[str] = []
 
     def person(code: str, what: str) -> Person | None:
-        p = staff.get(code)
+        p = people.get(code)
         if p is None:
             problems.append(f"{what}: mã giáo viên {code} không có trong bảng giao_vien.")
         elif not _ID.match(p.so_dinh_danh):
@@ -65,13 +63,13 @@ def load_roster(store: Store, config: SchoolConfig) -> Roster:
         return p
 
     for ma_lop in config.gvcn:
-        if ma_lop not in classes:
+        if ma_lop not in gvcn_of:
             problems.append(
                 f"Mục [gvcn] của school.toml nêu lớp {ma_lop} nhưng lớp này không có "
                 "trong dữ liệu đã nạp."
             )
     gvcn: dict[str, Person] = {}
-    for ma_lop, ma_gvcn in sorted(classes.items()):
+    for ma_lop, ma_gvcn in sorted(gvcn_of.items()):
         code = config.gvcn.get(ma_lop, ma_gvcn or "")
         p = person(code, f"GVCN lớp {ma_lop}")
         if p is not None:
@@ -82,7 +80,7 @@ def load_roster(store: Store, config: SchoolConfig) -> Roster:
             f"Người ký ở mục [ky] hieu_truong ({ht.ma_giao_vien}) có chức vụ “{ht.chuc_vu}”, "
             "không phải Hiệu trưởng hay Phó hiệu trưởng."
         )
-    seal = staff.get(config.ky.giu_dau)
+    seal = people.get(config.ky.giu_dau)
     if seal is None:
         problems.append(
             f"Người giữ con dấu (mục [ky] giu_dau = {config.ky.giu_dau}) không có "

@@ -18,4 +18,9 @@ class StepOutcome:
 
     def line_vi(self) -> str:
         extra = f", {self.skipped} đã xong từ trước" if self.skipped else ""
+        if self.rejected:
+            extra += (
+                f", {self.rejected} bị CSDL từ chối (xem cột ma_loi trong v_hoc_ba; sửa rồi "
+                "Hiệu trưởng mở khóa lớp bằng `hbs unlock`)"
+            )
         return f"Lớp {self.ma_lop}: {self.processed} học bạ{extra} ({self.seconds:.1f} giây)"

@@ -1,21 +1,22 @@
 """Submit (nộp): send a class's sealed records to CSDL Học bạ số and keep the receipts.
 
 Before anything is sent, the class's sealed records move to ``submitted`` (the
-intent is on record). Each answer is stored as it arrives, in its own
-transaction: ``accepted`` with the receipt (``ma_tra_cuu``) or ``rejected`` with
-the registry's code and message. A record whose answer never came stays
-``submitted``; the rerun sends it again, which the registry treats as the same
-record (same identifier, same bytes), so nothing is ever issued twice.
+intent is on record). The answers are kept by the store's receipt unit of work
+(``hocbaso.store.receipt_writer``): ``accepted`` with the receipt
+(``ma_tra_cuu``) or ``rejected`` with the registry's code and message, written
+in a few transactions per class rather than one per answer, and all of them
+before this step returns (see that module for the crash guarantee). A record
+whose answer never came stays ``submitted``; the rerun sends it again, which the
+registry treats as the same record (same identifier, same bytes), so nothing is
+ever issued twice. A rejected record is not sent again by a rerun: it waits for
+the principal's unlock (``hocbaso.states``), then the lock, the signatures and
+the seal, and is submitted again under the same identifier.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
-import duckdb
 
 from hocbaso.config import Workspace
 from hocbaso.errors import RegistryRejected, RegistryUnavailable
@@ -23,73 +24,57 @@ from hocbaso.files import read_content
 from hocbaso.model import TrangThai
 from hocbaso.registry import Outcome, SubmitItem
 from hocbaso.resources import Resources
+from hocbaso.states import SUBMIT
 from hocbaso.steps import StepOutcome
 from hocbaso.store import (
     RecordChange,
-    apply_transition,
+    StoredRecord,
     current_records,
-    transaction_on,
+    receipt_writer,
     transition,
 )
 
-ACTOR = "to_cong_tac"
 
-
-def _items(ws: Workspace, records: list[dict[str, Any]]) -> Iterator[SubmitItem]:
+def _items(ws: Workspace, records: list[StoredRecord]) -> Iterator[SubmitItem]:
     """The records' files, read lazily and checked against the store's hashes."""
     for r in records:
-        xml = read_content(ws, r["xml_path"], r["sha256"])
-        pdf = read_content(ws, r["pdf_path"], Path(r["pdf_path"]).stem)
-        yield SubmitItem(r["ma_hoc_ba"], xml, pdf)
+        files = r.files
+        xml = read_content(ws, files.xml_path, files.xml_sha256)
+        pdf = read_content(ws, files.pdf_path, files.pdf_sha256)
+        yield SubmitItem(r.ma_hoc_ba, xml, pdf)
 
 
 def submit_class(res: Resources, ma_lop: str) -> StepOutcome:
-    """Send every sealed (or sent but unanswered) record of ``ma_lop``."""
+    """Send every sealed (or sent but unanswered) record of ``ma_lop``.
+
+    ``processed`` counts the records the registry accepted, ``rejected`` those it
+    refused (now ``rejected`` in the store, with the reason).
+    """
     ws, store = res.ws, res.store
     started = time.perf_counter()
-    sealed = current_records(store, states=[TrangThai.SEALED], ma_lop=ma_lop)
-    transition(
-        store,
-        [RecordChange(r["ma_hoc_ba"]) for r in sealed],
-        TrangThai.SUBMITTED,
-        vai_tro=ACTOR,
-        hanh_dong="gui_csdl",
-    )
-    records = current_records(store, states=[TrangThai.SUBMITTED], ma_lop=ma_lop)
-    expected = {r["ma_hoc_ba"]: r["sha256"] for r in records}
+    waiting = current_records(store, states=SUBMIT.takes, ma_lop=ma_lop)
+    sealed = [r for r in waiting if r.trang_thai == TrangThai.SEALED]
+    transition(store, [RecordChange(r.ma_hoc_ba) for r in sealed], SUBMIT)
+    records = waiting
+    expected = {r.ma_hoc_ba: r.xml_sha256 for r in records}
 
-    def store_answer(con: duckdb.DuckDBPyConnection, outcome: Outcome) -> None:
-        if outcome.receipt is not None:
-            receipt = outcome.receipt
-            if receipt.sha256 != expected[outcome.ma_hoc_ba]:
-                raise RegistryRejected(
-                    "CSDL Học bạ số xác nhận một nội dung khác với tệp đã gửi.",
-                    code="SHA256",
-                    status=200,
-                    hint="Không nộp lại; báo cho bộ phận quản trị CSDL Học bạ số.",
-                )
-            change = RecordChange(
-                outcome.ma_hoc_ba,
-                {"ma_tra_cuu": receipt.ma_tra_cuu, "ngay_nhan": receipt.received_at},
-            )
-            with transaction_on(con):
-                apply_transition(
-                    con, [change], TrangThai.ACCEPTED, vai_tro=ACTOR, hanh_dong="csdl_tiep_nhan"
-                )
-        elif isinstance(outcome.error, RegistryRejected):
-            change = RecordChange(
-                outcome.ma_hoc_ba,
-                {"ma_loi": outcome.error.code, "loi": outcome.error.message},
-                {"ma_loi": outcome.error.code},
-            )
-            with transaction_on(con):
-                apply_transition(
-                    con, [change], TrangThai.REJECTED, vai_tro=ACTOR, hanh_dong="csdl_tu_choi"
-                )
+    with res.registry.client() as client, receipt_writer(store) as receipts:
 
-    # One connection for the batch; each answer is still its own transaction.
-    with res.registry.client() as client, store.session() as con:
-        outcomes = client.submit_many(_items(ws, records), lambda o: store_answer(con, o))
+        def store_answer(outcome: Outcome) -> None:
+            if outcome.receipt is not None:
+                receipt = outcome.receipt
+                if receipt.sha256 != expected[outcome.ma_hoc_ba]:
+                    raise RegistryRejected(
+                        "CSDL Học bạ số xác nhận một nội dung khác với tệp đã gửi.",
+                        code="SHA256",
+                        status=200,
+                        hint="Không nộp lại; báo cho bộ phận quản trị CSDL Học bạ số.",
+                    )
+                receipts.accept(outcome.ma_hoc_ba, receipt.ma_tra_cuu, receipt.received_at)
+            elif isinstance(outcome.error, RegistryRejected):
+                receipts.reject(outcome.ma_hoc_ba, outcome.error.code, outcome.error.message)
+
+        outcomes = client.submit_many(_items(ws, records), store_answer)
     unavailable = [o for o in outcomes if isinstance(o.error, RegistryUnavailable)]
     if unavailable:
         raise RegistryUnavailable(
@@ -99,6 +84,12 @@ def submit_class(res: Resources, ma_lop: str) -> StepOutcome:
             "để gửi tiếp phần còn lại.",
         )
     accepted = sum(1 for o in outcomes if o.ok)
+    rejected = sum(1 for o in outcomes if isinstance(o.error, RegistryRejected))
     return StepOutcome(
-        "nop", ma_lop, accepted, time.perf_counter() - started, skipped=len(outcomes) - accepted
+        "nop",
+        ma_lop,
+        accepted,
+        time.perf_counter() - started,
+        skipped=len(outcomes) - accepted - rejected,
+        rejected=rejected,
     )

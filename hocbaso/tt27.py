@@ -1,6 +1,6 @@
 """Assessment rules of Thông tư 27/2020/TT-BGDĐT, as tables and pure functions.
 
-Every rule of ``shared/domain/tt27.md`` is one named constant or function here, so
+Every rule of ``docs/tt27.md`` is one named constant or function here, so
 that a rule we read provisionally (no primary text at hand) changes in one line.
 Constants marked ``PROVISIONAL`` are such readings; the others are confirmed.
 

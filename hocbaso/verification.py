@@ -20,7 +20,7 @@ from hocbaso.render import extract_record_xml
 from hocbaso.signing import Check, TrustSettings
 from hocbaso.signing import verify_record_pdf as _verify_pdf_signatures
 from hocbaso.signing import verify_record_xml as _verify_xml_signatures
-from hocbaso.store import Store
+from hocbaso.store import Store, record
 
 
 @dataclass(frozen=True)
@@ -63,16 +63,11 @@ def _store_checks(
     store = Store(ws.store_path)
     if not store.exists():
         return []
-    record = parse_record_xml(record_xml)
-    rows = store.frame(
-        "SELECT sha256_du_lieu, sha256, pdf_path FROM hoc_ba WHERE ma_hoc_ba = $1",
-        [record.madinhdanhhocba],
-    ).to_dicts()
-    if not rows:
+    stored = record(store, parse_record_xml(record_xml).madinhdanhhocba)
+    if stored is None:
         return [Check("kho.ton-tai", "failed", "Kho dữ liệu không có học bạ mang mã này.")]
-    row = rows[0]
     checks = []
-    if row["sha256_du_lieu"] == data_digest(record_xml):
+    if stored.sha256_du_lieu == data_digest(record_xml):
         checks.append(Check("kho.du-lieu", "passed", "Dữ liệu trùng với dữ liệu đã chốt."))
     else:
         checks.append(
@@ -83,11 +78,10 @@ def _store_checks(
             )
         )
     file_sha = sha256_hex(file_bytes)
-    current_pdf = Path(row["pdf_path"] or "").stem
-    if file_sha in (row["sha256"], current_pdf):
+    if file_sha in (stored.xml_sha256, stored.pdf_sha256):
         checks.append(Check("kho.tep", "passed", "Tệp trùng với bản hiện hành trong kho."))
         if is_pdf:
-            if sha256_hex(record_xml) == row["sha256"]:
+            if sha256_hex(record_xml) == stored.xml_sha256:
                 checks.append(
                     Check("kho.xml-dinh-kem", "passed", "PDF mang đúng tệp XML hiện hành.")
                 )

@@ -29,13 +29,20 @@ def services(workspace: str, *, pki: bool = False, registry: bool = False) -> It
 def publish_outcomes(key: str, title: str, outcomes: list[StepOutcome]) -> None:
     """A Markdown artifact with one line per class: counts and times, no personal data."""
     total = sum(o.processed for o in outcomes)
+    rejected = sum(o.rejected for o in outcomes)
     lines = [
         f"## {title}",
         "",
-        f"Tổng: {total} học bạ",
+        f"Tổng: {total} học bạ" + (f"; {rejected} bị CSDL từ chối" if rejected else ""),
         "",
-        "| Lớp | Số học bạ | Đã xong từ trước | Giây |",
-        "| --- | --- | --- | --- |",
+        "| Lớp | Số học bạ | Đã xong từ trước | Bị từ chối | Giây |",
+        "| --- | --- | --- | --- | --- |",
     ]
-    lines += [f"| {o.ma_lop} | {o.processed} | {o.skipped} | {o.seconds:.1f} |" for o in outcomes]
+    lines += [
+        f"| {o.ma_lop} | {o.processed} | {o.skipped} | {o.rejected} | {o.seconds:.1f} |"
+        for o in outcomes
+    ]
+    for o in outcomes:
+        if o.rejected:
+            print(o.line_vi())
     create_markdown_artifact(key=key, markdown="\n".join(lines), description=title)

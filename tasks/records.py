@@ -7,20 +7,19 @@ from prefect.cache_policies import NO_CACHE
 
 from hocbaso import issue, lock, submission
 from hocbaso.errors import RegistryUnavailable
-from hocbaso.model import TrangThai
 from hocbaso.resources import resources_for
 from hocbaso.signing import Role
+from hocbaso.states import step_named
 from hocbaso.steps import StepOutcome
-from hocbaso.store import current_records
+from hocbaso.store import classes_waiting
 from tasks.common import open_workspace
 
 
-@task(name="lop-can-xu-ly", cache_policy=NO_CACHE)
-def classes_in_state(workspace: str, states: list[str], ma_lop: str | None = None) -> list[str]:
-    """Classes that have at least one current record in one of ``states``."""
+@task(name="lop-cho-buoc", cache_policy=NO_CACHE, task_run_name="lop-cho-{step}")
+def classes_waiting_task(workspace: str, step: str, ma_lop: str | None = None) -> list[str]:
+    """Classes with at least one current record waiting for ``step`` (a ``hocbaso.states`` name)."""
     _, _, store = open_workspace(workspace)
-    rows = current_records(store, states=[TrangThai(s) for s in states], ma_lop=ma_lop)
-    return sorted({r["ma_lop"] for r in rows})
+    return classes_waiting(store, step_named(step), ma_lop)
 
 
 @task(name="chot-lop", cache_policy=NO_CACHE, task_run_name="chot-lop-{ma_lop}")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hocbaso.sample import generate_school, write_xlsx
+from hocbaso.demo.sample import generate_school, write_xlsx
 
 # The demo PKI with its TSA/OCSP/CRL services, once per test session (tests/pki_fixtures.py).
 pytest_plugins = ["pki_fixtures"]

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import polars as pl
 
-from hocbaso.csdl_nganh import compare_students, read_csdl_nganh
 from hocbaso.dataset import TABLE_SCHEMAS, SchoolData, empty_frame
-from hocbaso.ingest import ROW, RawSource
+from hocbaso.ingest import ROW, RawSource, compare_students, read_csdl_nganh
 from validation.references import check_references
 from validation.report import GateReport, Problem, Severity
 from validation.rows import check_rows, typed

@@ -1,4 +1,4 @@
-"""Gate 3, rules: the data follows Thông tư 27 (``shared/domain/tt27.md``).
+"""Gate 3, rules: the data follows Thông tư 27 (``docs/tt27.md``).
 
 Which subjects a grade studies, where an end-of-year test score belongs, which
 competencies apply, what the overall result must be and which commendation it
@@ -14,14 +14,13 @@ a wrong result.
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from collections.abc import Collection, Mapping
 
 import polars as pl
 
 from hocbaso import tt27
 from hocbaso.dataset import SchoolData, empty_frame
-from hocbaso.ingest import ROW
+from hocbaso.ingest import ROW, fold, fold_expr
 from hocbaso.model import (
     CRITERION_BY_CODE,
     GRADES,
@@ -78,14 +77,6 @@ def _named(column: str, names: Mapping[str, str]) -> pl.Expr:
         .replace_strict(dict(names), default=pl.col(column), return_dtype=pl.String)
         .alias("ten")
     )
-
-
-def _fold_text(text: str) -> str:
-    return unicodedata.normalize("NFC", text).lower().strip()
-
-
-def _fold(e: pl.Expr) -> pl.Expr:
-    return e.str.normalize("NFC").str.to_lowercase().str.strip_chars()
 
 
 class _Rules:
@@ -322,8 +313,8 @@ class _Rules:
 
     def _commendation(self, th: pl.DataFrame) -> None:
         rows = th.filter(pl.col("khen_thuong").is_not_null())
-        folded = _fold(pl.col("khen_thuong"))
-        htxs, htt = _fold_text(KHEN_THUONG_HTXS), _fold_text(KHEN_THUONG_HTT)
+        folded = fold_expr(pl.col("khen_thuong"))
+        htxs, htt = fold(KHEN_THUONG_HTXS), fold(KHEN_THUONG_HTT)
         kq = pl.col("kq").fill_null("")
         self.add(
             "tong_hop",

@@ -4,7 +4,7 @@
 - ``build``: ``build_records`` from the school's frames, TT27 results and config;
 - ``xml``: canonical bytes, XSD validation, data digest, parsing back.
 
-The XML contract is ``docs/record-xml.md``; the schema ``xsd/hocba-1.0.xsd``.
+The XML contract is ``docs/record-xml.md``; the schema ``hocbaso/record/xsd/hocba-1.0.xsd``.
 """
 
 from hocbaso.record.build import build_records

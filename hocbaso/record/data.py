@@ -1,10 +1,10 @@
 """What one record holds: frozen values named exactly as the national catalogue.
 
-``RecordData`` declares its fields in the order of ``xsd/hocba-1.0.xsd`` (which
+``RecordData`` declares its fields in the order of ``hocbaso/record/xsd/hocba-1.0.xsd`` (which
 follows the catalogue table ``thongtinsohocbasotieuhoc``), so writing and reading
 the XML walk the dataclass instead of repeating a list of ~90 names; a test holds
 the two orders together. ``SOURCE`` says where each element's value comes from,
-for error messages and for ``xsd/README.md``.
+for error messages and for ``hocbaso/record/xsd/README.md``.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ import threading
 import unicodedata
 from dataclasses import fields
 from decimal import Decimal
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Final
 
@@ -39,8 +40,10 @@ from hocbaso.record.data import (
     RecordData,
 )
 
-#: The schema file; it imports the W3C XML-Signature schema next to it.
-XSD_PATH: Final = Path(__file__).resolve().parents[2] / "xsd" / f"hocba-{XSD_VERSION}.xsd"
+#: The schema file, package data found through importlib.resources (so a wheel carries
+#: it). It imports the W3C XML-Signature schema next to it, so libxml2 needs both as real
+#: files side by side, as they are in every installation pip makes.
+XSD_PATH: Final = Path(str(files("hocbaso.record").joinpath("xsd", f"hocba-{XSD_VERSION}.xsd")))
 
 _Q = "{%s}%%s" % NS  # noqa: UP031 - a template for qualified names
 _SAFE_PARSER = etree.XMLParser(
@@ -132,8 +135,8 @@ def _schema() -> etree.XMLSchema:
         except (OSError, etree.XMLSchemaParseError, etree.XMLSyntaxError) as exc:
             raise RecordError(
                 f"Không nạp được lược đồ XML học bạ {XSD_PATH}: {exc}",
-                hint="Cài đặt lại phần mềm (thư mục xsd/ phải có hocba-1.0.xsd và "
-                "xmldsig-core-schema.xsd).",
+                hint="Cài đặt lại phần mềm (thư mục hocbaso/record/xsd/ của gói phải có "
+                "hocba-1.0.xsd và xmldsig-core-schema.xsd).",
             ) from exc
         _local_schema.schema = schema
     return schema
@@ -217,7 +220,8 @@ def _explain(error: Any, doc: etree._Element) -> str:
 
 
 def validate_record_xml(xml: bytes) -> None:
-    """Refuse bytes that are not a well-formed record valid against ``xsd/hocba-1.0.xsd``.
+    """Refuse bytes that are not a well-formed record valid against the schema
+    (``hocbaso/record/xsd/hocba-1.0.xsd``).
 
     Raises ``RecordError`` naming the first problems by element (and subject row).
     """
@@ -313,10 +317,12 @@ def parse_record_xml(xml: bytes) -> RecordData:
     except TypeError as exc:  # a required element is absent: the message names the field
         raise RecordError(
             f"XML học bạ thiếu trường dữ liệu bắt buộc ({exc}).",
-            hint="Kiểm tra tệp bằng validate_record_xml (hoặc xmllint với xsd/hocba-1.0.xsd).",
+            hint="Kiểm tra tệp bằng validate_record_xml (hoặc xmllint với "
+            "hocbaso/record/xsd/hocba-1.0.xsd).",
         ) from exc
     except ValueError as exc:  # a date, number or code that does not parse: no value shown
         raise RecordError(
             "XML học bạ có một trường ngày, số hoặc mã không đọc được.",
-            hint="Kiểm tra tệp bằng validate_record_xml (hoặc xmllint với xsd/hocba-1.0.xsd).",
+            hint="Kiểm tra tệp bằng validate_record_xml (hoặc xmllint với "
+            "hocbaso/record/xsd/hocba-1.0.xsd).",
         ) from exc

@@ -4,7 +4,7 @@ One ``httpx.Client`` per ``RegistryClient`` (creating one costs ~28 ms), shared
 by the worker threads of ``submit_many`` (at most ``max_in_flight`` requests in
 flight, the connection pool has the same size).
 
-Retry rules (shared/spec/registry-api.md): connect errors, timeouts, dropped
+Retry rules (docs/registry-api.md): connect errors, timeouts, dropped
 connections, 429 (honouring ``Retry-After``) and 5xx are retried with
 exponential backoff and jitter; a 401 refreshes the token once; every other
 4xx is a ``RegistryRejected`` at once. When an attempt may have reached the

@@ -1,4 +1,4 @@
-"""The wire format of CSDL Học bạ số, version 1 (shared/spec/registry-api.md), client side.
+"""The wire format of CSDL Học bạ số, version 1 (docs/registry-api.md), client side.
 
 Everything that knows paths, field names, JSON keys and refusal codes lives
 here; ``RegistryClient`` only knows "build this request, read that answer",

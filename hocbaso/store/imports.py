@@ -106,10 +106,8 @@ def apply_import(
             con.execute("SELECT ma_hoc_sinh, danh_gia FROM danh_gia_cuoi_nam").fetchall()
         )
         protected_rows = con.execute(
-            """SELECT ma_hoc_sinh, ma_hoc_ba FROM hoc_ba h
-               WHERE nam_hoc = $1 AND trang_thai <> $2 AND phien_ban = (
-                 SELECT max(phien_ban) FROM hoc_ba x
-                 WHERE x.ma_hoc_sinh = h.ma_hoc_sinh AND x.nam_hoc = h.nam_hoc)""",
+            """SELECT ma_hoc_sinh, ma_hoc_ba FROM v_hoc_ba_hien_hanh
+               WHERE nam_hoc = $1 AND trang_thai <> $2""",
             [nam_hoc, TrangThai.DRAFT.value],
         ).fetchall()
         protected = dict(protected_rows)

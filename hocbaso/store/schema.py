@@ -102,6 +102,12 @@ _VIEWS = [
        SELECT ma_hoc_ba, ma_hoc_sinh, nam_hoc, phien_ban, trang_thai, sha256, xml_path,
               pdf_path, ma_tra_cuu, ma_lop, thay_the, sha256_du_lieu, ngay_nhan, ma_loi
        FROM hoc_ba""",
+    """CREATE OR REPLACE VIEW v_lop AS SELECT ma_lop, khoi, ma_gvcn FROM lop""",
+    # The current version of each student's record: the one definition of "current"
+    # (the store's readers, the import and the report all use it). Same columns as v_hoc_ba.
+    """CREATE OR REPLACE VIEW v_hoc_ba_hien_hanh AS
+       SELECT * FROM v_hoc_ba
+       QUALIFY phien_ban = max(phien_ban) OVER (PARTITION BY ma_hoc_sinh, nam_hoc)""",
 ]
 
 

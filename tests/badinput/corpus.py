@@ -29,8 +29,8 @@ from typing import Literal
 import polars as pl
 import xlsxwriter
 
+from hocbaso.demo.sample import generate_school, write_csv_folder, write_xlsx
 from hocbaso.model import KHEN_THUONG_HTT, KHEN_THUONG_HTXS
-from hocbaso.sample import generate_school, write_csv_folder, write_xlsx
 
 FILES = Path(__file__).resolve().parent / "files"
 BASE_STUDENTS, BASE_SEED = 25, 7

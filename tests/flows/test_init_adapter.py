@@ -7,24 +7,22 @@ The form has no place for a per-criterion comment, so the school has none.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from hbs.cli import main
-from hocbaso.adapters.bang_tong_hop import write_bang_tong_hop
 from hocbaso.dataset import TABLE_SCHEMAS
-from hocbaso.sample import generate_school, write_xlsx
-
-REPO = Path(__file__).resolve().parents[2]
+from hocbaso.demo import bundled
+from hocbaso.demo.sample import generate_school, write_xlsx
+from hocbaso.demo.template import write_bang_tong_hop
 
 
 def _import(root: Path, name: str, source: Path) -> Path:
     ws = root / name
     ws.mkdir()
-    shutil.copyfile(REPO / "data" / "school.toml", ws / "school.toml")
+    bundled.write_school_toml(ws)
     assert main(["init", "--workspace", str(ws), "--source", str(source)]) == 0
     return ws / "hbs.duckdb"
 

@@ -7,16 +7,15 @@ what it was before. The exact problem lists are asserted in tests/badinput.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from badinput.corpus import BASE_SEED, BASE_STUDENTS, CASES, Case, case_path
 
 from hbs.cli import EXIT_USER_ERROR, main
-from hocbaso.sample import generate_school, write_xlsx
+from hocbaso.demo import bundled
+from hocbaso.demo.sample import generate_school, write_xlsx
 
-REPO = Path(__file__).resolve().parents[2]
 REFUSED = [c for c in CASES if not c.accepted]
 
 
@@ -25,7 +24,7 @@ def loaded_workspace(tmp_path_factory: pytest.TempPathFactory, prefect_api: str)
     """A workspace whose store holds a good import of the corpus's base school."""
     ws = tmp_path_factory.mktemp("init") / "truong"
     ws.mkdir()
-    shutil.copyfile(REPO / "data" / "school.toml", ws / "school.toml")
+    bundled.write_school_toml(ws)
     good = ws.parent / "tot.xlsx"
     write_xlsx(generate_school(n_students=BASE_STUDENTS, seed=BASE_SEED), good)
     assert main(["init", "--workspace", str(ws), "--source", str(good)]) == 0

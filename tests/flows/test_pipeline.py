@@ -26,9 +26,9 @@ from tools import (
 from hbs.cli import main
 from hocbaso.config import Workspace
 from hocbaso.demo.pki import load_demo_pki
+from hocbaso.record import XSD_PATH
 
-REPO = Path(__file__).resolve().parents[2]
-XSD = REPO / "xsd" / "hocba-1.0.xsd"
+XSD = XSD_PATH
 
 
 @pytest.fixture(scope="module")

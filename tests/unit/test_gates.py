@@ -8,9 +8,9 @@ import openpyxl
 import polars as pl
 import pytest
 
+from hocbaso.demo.sample import generate_school, write_csv_folder, write_xlsx
 from hocbaso.ingest import read_source
 from hocbaso.model import KHEN_THUONG_HTXS
-from hocbaso.sample import generate_school, write_csv_folder, write_xlsx
 from validation.gates import GateOutcome, run_gates, school_year_start
 from validation.report import GateReport, Problem, Severity, write_report_xlsx
 

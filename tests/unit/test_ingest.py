@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from importlib.resources import as_file
 from pathlib import Path
 
 import polars as pl
 import pytest
 import xlsxwriter
 
-from hocbaso.adapters.bang_tong_hop import is_bang_tong_hop, read_bang_tong_hop, write_bang_tong_hop
+from hocbaso.demo import bundled
+from hocbaso.demo.sample import generate_school, write_csv_folder, write_xlsx
+from hocbaso.demo.template import write_bang_tong_hop
 from hocbaso.errors import InputDataError
-from hocbaso.ingest import REQUIRED_COLUMNS, ROW, read_source
-from hocbaso.sample import generate_school, write_csv_folder, write_xlsx
+from hocbaso.ingest import REQUIRED_COLUMNS, ROW, is_bang_tong_hop, read_bang_tong_hop, read_source
 from validation.gates import run_gates
 
 Tables = dict[str, pl.DataFrame]
@@ -227,7 +229,7 @@ def test_ragged_csv_refused(school: Tables, tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# The class summary sheet adapter (hocbaso.adapters.bang_tong_hop)
+# The class summary sheet (hocbaso.ingest.bang_tong_hop)
 # --------------------------------------------------------------------------------------
 
 
@@ -297,8 +299,8 @@ def test_class_summary_without_class_sheets_refused(school: Tables, tmp_path: Pa
 
 
 def test_blank_template_is_a_readable_class_summary() -> None:
-    template = Path(__file__).resolve().parents[2] / "data/templates/bang-tong-hop-mau.xlsx"
-    raw = read_bang_tong_hop(template)
+    with as_file(bundled.summary_template_xlsx()) as template:
+        raw = read_bang_tong_hop(template)
     assert {t: rt.frame.height for t, rt in raw.tables.items()} == dict.fromkeys(
         ("lop", "giao_vien", "hoc_sinh", "ket_qua_mon", "pham_chat_nang_luc", "tong_hop"), 0
     )

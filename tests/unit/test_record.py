@@ -25,7 +25,7 @@ from hocbaso.model import CRITERIA, KHEN_THUONG_HTXS, SUBJECTS, XepLoai
 from hocbaso.signing import RecordSigner, sign_record_xml
 
 REPO = Path(__file__).resolve().parents[2]
-CATALOGUE = REPO.parent / "shared" / "domain" / "catalogue.md"
+CATALOGUE = REPO / "docs" / "catalogue.md"
 XS = "{http://www.w3.org/2001/XMLSchema}"
 NS = record.NS
 
@@ -554,7 +554,7 @@ def test_digest_changes_with_the_data(built: list[record.RecordData]) -> None:
 
 
 def _catalogue() -> list[tuple[str, str, str, bool]]:
-    """(table, field, type, required) of every row of shared/domain/catalogue.md."""
+    """(table, field, type, required) of every row of docs/catalogue.md."""
     rows = []
     for line in CATALOGUE.read_text(encoding="utf-8").splitlines():
         m = re.match(

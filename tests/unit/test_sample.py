@@ -10,12 +10,16 @@ import pytest
 
 from hocbaso import tt27
 from hocbaso.config import Workspace
-from hocbaso.ingest import ROW, read_source
+from hocbaso.demo import bundled
+from hocbaso.demo.sample import generate_school, write_xlsx
+from hocbaso.ingest import ROW, read_bang_tong_hop, read_source
 from hocbaso.model import KHEN_THUONG_HTT, KHEN_THUONG_HTXS
-from hocbaso.sample import generate_school, write_xlsx
 from validation.gates import run_gates
 
-DATA = Path(__file__).resolve().parents[2] / "data"
+# The package data as the imported package finds it (a folder on disk in a source tree).
+DATA = Path(str(bundled.bundled_data()))
+#: The CSV form of the same school, kept in the repository beside the generator.
+CSV_SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 Tables = dict[str, pl.DataFrame]
 
 
@@ -38,7 +42,7 @@ def test_xlsx_bytes_are_reproducible(tmp_path: Path) -> None:
 
 
 def test_committed_sample_is_the_generator_output(school: Tables) -> None:
-    for source in (DATA / "sample", DATA / "sample.xlsx"):
+    for source in (CSV_SAMPLE, DATA / "sample.xlsx"):
         raw = read_source(source)
         for table, frame in school.items():
             assert raw.frame(table).drop(ROW).equals(frame), f"{source.name}:{table}"
@@ -82,7 +86,7 @@ def test_names_are_vietnamese_and_nfc(school: Tables) -> None:
 
 
 def test_result_distribution(school: Tables) -> None:
-    outcome = run_gates(read_source(DATA / "sample"), nam_hoc="2025-2026", expectations=False)
+    outcome = run_gates(read_source(CSV_SAMPLE), nam_hoc="2025-2026", expectations=False)
     assert outcome.data is not None
     results = tt27.compute_results(outcome.data)["danh_gia"].drop_nulls()
     counts = dict(results.value_counts().iter_rows())
@@ -145,8 +149,6 @@ def test_sample_school_toml_loads_and_names_real_staff(school: Tables) -> None:
 
 
 def test_committed_class_summary_is_the_generator_output(school: Tables) -> None:
-    from hocbaso.adapters.bang_tong_hop import read_bang_tong_hop
-
     raw = read_bang_tong_hop(DATA / "sample-bang-tong-hop.xlsx")
     expected = {
         **school,

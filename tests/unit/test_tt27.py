@@ -1,4 +1,4 @@
-"""The TT27 engine: every row and rule of shared/domain/tt27.md, with boundaries."""
+"""The TT27 engine: every row and rule of docs/tt27.md, with boundaries."""
 
 from __future__ import annotations
 

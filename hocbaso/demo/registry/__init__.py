@@ -1,4 +1,4 @@
-"""The stand-in CSDL Học bạ số: a real HTTP server that follows shared/spec/registry-api.md.
+"""The stand-in CSDL Học bạ số: a real HTTP server that follows docs/registry-api.md.
 
 Used by the tests (in a background thread on 127.0.0.1) and by the demo
 (``hbs registry serve``). It persists what it receives in SQLite, checks every

@@ -43,7 +43,7 @@ class StandinRegistry:
         url = self._config.registry.url
         return (urlparse(url).port if url else None) or DEFAULT_PORT
 
-    def _secret(self) -> str:
+    def secret(self) -> str:
         return os.environ.get(self._config.registry.client_secret_env, DEMO_CLIENT_SECRET)
 
     def port(self) -> int:
@@ -61,7 +61,7 @@ class StandinRegistry:
         return RegistryClient(
             f"{self.base_url()}/api/v1",
             self._config.registry.client_id,
-            self._secret(),
+            self.secret(),
             max_in_flight=self._config.registry.dong_thoi,
         )
 
@@ -80,7 +80,7 @@ class StandinRegistry:
 
         return StandinServer(
             self._ws.registry_stand_in_dir,
-            clients={self._config.registry.client_id: self._secret()},
+            clients={self._config.registry.client_id: self.secret()},
             verifier=VerifierPool(registry_verifier_factory(trust)),
         )
 
@@ -108,6 +108,6 @@ class StandinRegistry:
             HOST,
             port,
             self._config.registry.client_id,
-            self._secret(),
+            self.secret(),
             verifier=VerifierPool(registry_verifier_factory(trust)),
         )

@@ -1,4 +1,4 @@
-"""The stand-in CSDL Học bạ số as an ASGI application (FastAPI), per shared/spec/registry-api.md.
+"""The stand-in CSDL Học bạ số as an ASGI application (FastAPI), per docs/registry-api.md.
 
 Endpoints under ``/api/v1``: ``POST /token``, ``PUT|GET /hoc-ba/{ma_hoc_ba}``,
 ``POST /hoc-ba/{ma_hoc_ba}/thu-hoi``, ``GET /tra-cuu/{ma_tra_cuu}`` (public);

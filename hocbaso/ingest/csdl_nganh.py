@@ -18,10 +18,12 @@ from pathlib import Path
 import polars as pl
 
 from hocbaso.errors import InputDataError
-from hocbaso.ingest import ROW, normalise_date, read_sheet
+from hocbaso.ingest.canonical import read_sheet
+from hocbaso.ingest.normalise import fold_expr, normalise_date
+from hocbaso.ingest.source import ROW
 
-#: Compared fields, and the headers a CSDL ngành export may use for them (compared after
-#: NFC, trimming and lower-casing).
+#: Compared fields, and the headers a CSDL ngành export may use for them (compared
+#: folded, as ``hocbaso.ingest.normalise.fold`` gives them).
 HEADERS: Mapping[str, tuple[str, ...]] = {
     "ma_hoc_sinh": ("ma_hoc_sinh", "mã học sinh", "mã hs", "mahocsinh", "mã học sinh (csdl)"),
     "ho_ten": ("ho_ten", "họ và tên", "họ tên", "hovaten", "họ tên học sinh"),
@@ -89,22 +91,13 @@ def read_csdl_nganh(path: Path) -> pl.DataFrame:
     return out
 
 
-def _name_key(e: pl.Expr) -> pl.Expr:
-    """Names compared the way a person reads them: case and spacing do not matter."""
-    return e.str.normalize("NFC").str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()
-
-
 def _class_key(e: pl.Expr) -> pl.Expr:
     """ "Lớp 1A", "1a", "1 A" are the same class."""
-    return (
-        e.str.normalize("NFC")
-        .str.to_uppercase()
-        .str.replace(r"^LỚP", "")
-        .str.replace_all(r"\s+", "")
-    )
+    return fold_expr(e).str.replace(r"^lớp", "").str.replace_all(" ", "", literal=True)
 
 
-_KEYS = {"ho_ten": _name_key, "ma_lop": _class_key}
+#: Names are compared the way a person reads them (case and spacing do not matter).
+_KEYS = {"ho_ten": fold_expr, "ma_lop": _class_key}
 
 
 def compare_students(hoc_sinh: pl.DataFrame, csdl: pl.DataFrame) -> list[Mismatch]:

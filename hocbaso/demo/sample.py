@@ -2,7 +2,7 @@
 
 The bundled sample school is what the demo, the tests and the benchmark run on,
 so it must look like a real school's year (names, ages, class sizes, a realistic
-spread of results) and obey every rule of ``shared/domain/tt27.md``: a gate that
+spread of results) and obey every rule of ``docs/tt27.md``: a gate that
 refuses the sample is a bug in the gate or in this generator. Everything is drawn
 from one ``random.Random(seed)``, so the same arguments give the same bytes.
 

@@ -1,11 +1,14 @@
-"""Reading the canonical import format (``shared/spec/import-format.md``) as text.
+"""Reading the canonical import format (``docs/import-format.md``) as text.
 
 The school's file is read once, as it is: every cell as text (so that IDs keep
 their leading zeros and nothing is guessed), each row tagged with the row number
 a spreadsheet shows (header = row 1), so that the gates can point the teacher at
-the exact cell. Only harmless spelling differences are normalised here (Unicode
-NFC, surrounding spaces, empty cells, full level names, date layouts, 0/1 flags);
-anything that does not fit stays as typed, for the row gate to report.
+the exact cell. Only harmless spelling differences are normalised
+(``hocbaso.ingest.normalise``); anything that does not fit stays as typed, for the
+row gate to report.
+
+The sheet and CSV readers here are also what the other layouts build on (the class
+summary sheet, the CSDL ngành export), so a workbook is opened one way everywhere.
 
 This module refuses a source only when it cannot be read as the format at all
 (not UTF-8, not a workbook, a table or a required column missing):
@@ -16,12 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-import unicodedata
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import fastexcel
 import polars as pl
@@ -29,9 +29,9 @@ from lxml import etree
 
 from hocbaso.dataset import REQUIRED_TABLES, TABLE_SCHEMAS
 from hocbaso.errors import InputDataError
+from hocbaso.ingest.normalise import fold, normalise_table, text_expr
+from hocbaso.ingest.source import ROW, RawSource, RawTable, SourceKind
 
-SourceKind = Literal["xlsx", "csv"]
-ROW = "_row"  # the column holding the spreadsheet row number (header = 1)
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 
 #: Columns every source must have (a column whose values are required, or a code).
@@ -58,138 +58,11 @@ REQUIRED_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "tong_hop": ("ma_hoc_sinh", "nhan_xet"),
 }
 
-# Accepted spellings (lower-case, NFC) of the codes, mapped to the short code.
-SUBJECT_LEVEL_SPELLINGS: Mapping[str, str] = {
-    "t": "T",
-    "hoàn thành tốt": "T",
-    "htt": "T",
-    "h": "H",
-    "hoàn thành": "H",
-    "ht": "H",
-    "c": "C",
-    "chưa hoàn thành": "C",
-    "cht": "C",
-    "m": "M",
-    "miễn": "M",
-}
-CRITERION_LEVEL_SPELLINGS: Mapping[str, str] = {
-    "t": "T",
-    "tốt": "T",
-    "đ": "Đ",
-    "d": "Đ",
-    "đạt": "Đ",
-    "dat": "Đ",
-    "c": "C",
-    "cần cố gắng": "C",
-    "ccg": "C",
-}
-RESULT_SPELLINGS: Mapping[str, str] = {
-    "htxs": "HTXS",
-    "hoàn thành xuất sắc": "HTXS",
-    "htt": "HTT",
-    "hoàn thành tốt": "HTT",
-    "ht": "HT",
-    "hoàn thành": "HT",
-    "cht": "CHT",
-    "chưa hoàn thành": "CHT",
-}
-SEX_SPELLINGS: Mapping[str, str] = {"nam": "Nam", "nữ": "Nữ", "nu": "Nữ"}
-FLAG_SPELLINGS: Mapping[str, str] = {
-    "0": "0",
-    "1": "1",
-    "false": "0",
-    "true": "1",
-    "không": "0",
-    "có": "1",
-}
-
-#: How each column is normalised beyond NFC + trim + empty -> null.
-COLUMN_KINDS: Mapping[str, Mapping[str, str]] = {
-    "hoc_sinh": {
-        "ngay_sinh": "date",
-        "gioi_tinh": "sex",
-        "khuyet_tat_khong_danh_gia": "flag",
-        "chieu_cao": "decimal",
-        "can_nang": "decimal",
-    },
-    "ket_qua_mon": {"mon_hoc": "code", "muc_dat": "subject_level", "diem_ktdk": "score"},
-    "pham_chat_nang_luc": {"tieu_chi": "code", "muc_dat": "criterion_level"},
-    "tong_hop": {"danh_gia": "result", "danh_gia_bo_sung": "flag", "len_lop": "flag"},
-}
-
 _SAVE_AS_UTF8 = (
     'Mở tệp bằng Excel, chọn File > Save As (Lưu thành), ở ô "Save as type" chọn '
     '"CSV UTF-8 (Comma delimited) (*.csv)" rồi lưu đè và chạy lại. Hoặc dùng thẳng '
     "tệp Excel .xlsx (mỗi bảng một trang tính)."
 )
-
-
-@dataclass(frozen=True)
-class RawTable:
-    """One table of a source, as text, with where each row came from."""
-
-    table: str
-    frame: pl.DataFrame  # every column of TABLE_SCHEMAS[table] as String, plus ROW (Int32)
-    source_name: str  # the sheet name (xlsx) or the file name (csv folder)
-    extra_columns: tuple[str, ...] = ()  # columns the format does not know (ignored)
-    #: For tables an adapter built from another layout: per ROW, the sheet (``_sheet``),
-    #: the row there (``_sheet_row``) and, per column, the cell's label (``_cell_<column>``),
-    #: so that problems are reported where the school typed the value.
-    origin: pl.DataFrame | None = None
-
-
-@dataclass(frozen=True)
-class RawSource:
-    """A whole source: the tables found, in canonical form but not yet checked."""
-
-    path: Path
-    kind: SourceKind
-    tables: Mapping[str, RawTable]
-    sha256: str  # of the file bytes (of every table file, in table order, for a folder)
-    ignored: tuple[str, ...] = field(default=())  # sheets/files that are not tables
-
-    def frame(self, table: str) -> pl.DataFrame:
-        """The text frame of ``table`` (an empty one if the source has no such table)."""
-        if table in self.tables:
-            return self.tables[table].frame
-        return pl.DataFrame(
-            schema={**dict.fromkeys(TABLE_SCHEMAS[table], pl.String()), ROW: pl.Int32()}
-        )
-
-    def where(self, table: str) -> str:
-        """Where a table came from, for messages: sheet or file name."""
-        raw = self.tables.get(table)
-        return raw.source_name if raw else table
-
-
-def read_source(path: Path) -> RawSource:
-    """Read a workbook (one sheet per table) or a folder of ``<table>.csv`` files; a
-    workbook of class summary sheets (``hocbaso.adapters.bang_tong_hop``) is recognised
-    and read through its adapter."""
-    path = Path(path)
-    if path.is_dir():
-        return _read_csv_folder(path)
-    if path.is_file() and path.suffix.lower() in XLSX_SUFFIXES:
-        # A workbook of TT27 class summary sheets goes through its adapter (imported here:
-        # the adapter builds on this module).
-        from hocbaso.adapters.bang_tong_hop import is_bang_tong_hop, read_bang_tong_hop
-
-        return read_bang_tong_hop(path) if is_bang_tong_hop(path) else _read_workbook(path)
-    if path.is_file() and path.suffix.lower() == ".csv":
-        raise InputDataError(
-            f"{path.name} là một tệp CSV riêng lẻ; dữ liệu khởi tạo cần đủ các bảng.",
-            hint="Đặt các tệp lop.csv, giao_vien.csv, hoc_sinh.csv, ket_qua_mon.csv, "
-            "pham_chat_nang_luc.csv (và tong_hop.csv) vào một thư mục rồi chỉ ra thư mục đó, "
-            "hoặc dùng một tệp Excel .xlsx với mỗi bảng một trang tính.",
-        )
-    if not path.exists():
-        raise InputDataError(
-            f"Không tìm thấy {path}.", hint="Kiểm tra lại đường dẫn tới tệp dữ liệu."
-        )
-    raise InputDataError(
-        f"Không đọc được {path.name}: chỉ nhận tệp Excel .xlsx hoặc một thư mục tệp .csv.",
-        hint='Trong Excel chọn File > Save As > "Excel Workbook (*.xlsx)" rồi chạy lại.',
-    )
 
 
 # --------------------------------------------------------------------------------------
@@ -198,12 +71,12 @@ def read_source(path: Path) -> RawSource:
 
 
 def read_source_tables(path: Path, tables: tuple[str, ...]) -> RawSource:
-    """Only ``tables`` of a workbook (all of them required): adapters read the canonical
+    """Only ``tables`` of a workbook (all of them required): other layouts read the canonical
     sheets they share with the format this way."""
-    return _read_workbook(Path(path), tables)
+    return read_workbook(Path(path), tables)
 
 
-def _read_workbook(path: Path, wanted: tuple[str, ...] | None = None) -> RawSource:
+def read_workbook(path: Path, wanted: tuple[str, ...] | None = None) -> RawSource:
     data = path.read_bytes()
     try:
         reader = fastexcel.read_excel(data)
@@ -214,7 +87,7 @@ def _read_workbook(path: Path, wanted: tuple[str, ...] | None = None) -> RawSour
             hint='Mở tệp bằng Excel rồi lưu lại dạng "Excel Workbook (*.xlsx)"; nếu tệp có mật '
             "khẩu, bỏ mật khẩu trước.",
         ) from exc
-    by_table = {_clean_name(n): n for n in sheet_names}
+    by_table = {fold(n): n for n in sheet_names}
     found: dict[str, pl.DataFrame] = {}
     names: dict[str, str] = {}
     for table in wanted or TABLE_SCHEMAS:
@@ -233,7 +106,7 @@ def _read_workbook(path: Path, wanted: tuple[str, ...] | None = None) -> RawSour
             pl.int_range(first + 1, first + 1 + frame.height, dtype=pl.Int32).alias(ROW)
         )
         names[table] = sheet
-    ignored = tuple(n for n in sheet_names if _clean_name(n) not in TABLE_SCHEMAS)
+    ignored = tuple(n for n in sheet_names if fold(n) not in TABLE_SCHEMAS)
     return _assemble(
         path,
         "xlsx",
@@ -297,9 +170,9 @@ def first_used_row(data: bytes, sheet: str) -> int:
 # --------------------------------------------------------------------------------------
 
 
-def _read_csv_folder(folder: Path) -> RawSource:
+def read_csv_folder(folder: Path) -> RawSource:
     files = {
-        _clean_name(p.stem): p
+        fold(p.stem): p
         for p in sorted(folder.iterdir())
         if p.is_file() and p.suffix.lower() == ".csv"
     }
@@ -312,13 +185,13 @@ def _read_csv_folder(folder: Path) -> RawSource:
             continue
         data = file.read_bytes()
         digest.update(table.encode() + b"\0" + data + b"\0")
-        found[table] = _parse_csv(file, data)
+        found[table] = parse_csv(file, data)
         names[table] = file.name
     ignored = tuple(p.name for k, p in files.items() if k not in TABLE_SCHEMAS)
     return _assemble(folder, "csv", found, names, digest.hexdigest(), ignored, "tệp")
 
 
-def _parse_csv(file: Path, data: bytes) -> pl.DataFrame:
+def parse_csv(file: Path, data: bytes) -> pl.DataFrame:
     if data.startswith(b"\xef\xbb\xbf"):  # Excel's "CSV UTF-8" starts with a BOM
         data = data[3:]
     try:
@@ -346,13 +219,8 @@ def _parse_csv(file: Path, data: bytes) -> pl.DataFrame:
 
 
 # --------------------------------------------------------------------------------------
-# Shared: check tables and columns, normalise
+# Shared: check tables and columns, then normalise
 # --------------------------------------------------------------------------------------
-
-
-def _clean_name(name: str) -> str:
-    """A sheet, file or column name as compared with the format: NFC, trimmed, lower-case."""
-    return unicodedata.normalize("NFC", name).strip().lower()
 
 
 def _assemble(
@@ -374,7 +242,7 @@ def _assemble(
     renamed: dict[str, pl.DataFrame] = {}
     extras: dict[str, tuple[str, ...]] = {}
     for table, frame in found.items():
-        mapping = {c: _clean_name(c) for c in frame.columns if c != ROW}
+        mapping = {c: fold(c) for c in frame.columns if c != ROW}
         frame = frame.rename(mapping)
         known = set(TABLE_SCHEMAS[table])
         absent = [c for c in REQUIRED_COLUMNS[table] if c not in frame.columns]
@@ -389,8 +257,8 @@ def _assemble(
     if missing:
         raise InputDataError(
             f"{path.name} chưa đúng mẫu dữ liệu khởi tạo: " + "; ".join(missing) + ".",
-            hint="Tên bảng và tên cột phải đúng như mẫu (xem data/sample.xlsx hoặc "
-            "tài liệu định dạng nhập); thêm các bảng/cột còn thiếu rồi chạy lại.",
+            hint="Tên bảng và tên cột phải đúng như mẫu (xem tài liệu định dạng nhập "
+            "docs/import-format.md); thêm các bảng/cột còn thiếu rồi chạy lại.",
         )
     tables = {
         table: RawTable(table, normalise_table(table, frame), names[table], extras[table])
@@ -399,69 +267,8 @@ def _assemble(
     return RawSource(path=path, kind=kind, tables=tables, sha256=sha256, ignored=ignored)
 
 
-def _text(name: str) -> pl.Expr:
-    e = pl.col(name).cast(pl.String).str.normalize("NFC").str.strip_chars()
-    return pl.when(e == "").then(pl.lit(None, pl.String)).otherwise(e)
-
-
-def _spelled(e: pl.Expr, spellings: Mapping[str, str]) -> pl.Expr:
-    """Known spellings (case-insensitive) to their code; anything else kept as typed."""
-    return e.str.to_lowercase().replace_strict(dict(spellings), default=e, return_dtype=pl.String)
-
-
-_ISO_DATE = r"^\d{4}-\d{1,2}-\d{1,2}( 00:00:00(\.0+)?)?$"
-_VN_DATE = r"^\d{1,2}/\d{1,2}/\d{4}$"
-
-
-def _date(e: pl.Expr) -> pl.Expr:
-    iso = e.str.replace(r" 00:00:00(\.0+)?$", "").str.to_date("%Y-%m-%d", strict=False)
-    vn = e.str.to_date("%d/%m/%Y", strict=False)
-    parsed = (
-        pl.when(e.str.contains(_ISO_DATE))
-        .then(iso)
-        .when(e.str.contains(_VN_DATE))
-        .then(vn)
-        .otherwise(pl.lit(None, pl.Date))
-    )
-    return pl.when(parsed.is_not_null()).then(parsed.dt.to_string("%Y-%m-%d")).otherwise(e)
-
-
-_KIND_EXPR = {
-    "subject_level": lambda e: _spelled(e, SUBJECT_LEVEL_SPELLINGS),
-    "criterion_level": lambda e: _spelled(e, CRITERION_LEVEL_SPELLINGS),
-    "result": lambda e: _spelled(e, RESULT_SPELLINGS),
-    "sex": lambda e: _spelled(e, SEX_SPELLINGS),
-    "flag": lambda e: _spelled(e, FLAG_SPELLINGS),
-    "score": lambda e: pl.when(e.str.to_lowercase() == "m").then(pl.lit("M")).otherwise(e),
-    "code": lambda e: e.str.to_uppercase(),
-    "decimal": lambda e: (
-        pl.when(e.str.contains(r"^\d+[.,]\d*$"))
-        .then(e.str.replace(",", ".", literal=True).str.replace(r"\.?0*$", ""))
-        .otherwise(e)
-    ),
-    "date": _date,
-}
-
-
-def normalise_table(table: str, frame: pl.DataFrame) -> pl.DataFrame:
-    """Canonical columns in canonical order, as text; rows with no value at all dropped."""
-    kinds = COLUMN_KINDS.get(table, {})
-    exprs = []
-    for name in TABLE_SCHEMAS[table]:
-        if name not in frame.columns:
-            exprs.append(pl.lit(None, pl.String).alias(name))
-            continue
-        e = _text(name)
-        kind = kinds.get(name)
-        if kind is not None:
-            e = _KIND_EXPR[kind](e)
-        exprs.append(e.alias(name))
-    out = frame.select(*exprs, pl.col(ROW))
-    return out.filter(~pl.all_horizontal(pl.exclude(ROW).is_null()))
-
-
 # --------------------------------------------------------------------------------------
-# One table on its own (adapters, the CSDL ngành export)
+# One table on its own (the class summary sheet, the CSDL ngành export)
 # --------------------------------------------------------------------------------------
 
 
@@ -474,7 +281,7 @@ def read_sheet(path: Path, sheet: str | int = 0) -> tuple[pl.DataFrame, str]:
     """
     path = Path(path)
     if path.is_file() and path.suffix.lower() == ".csv":
-        frame, name = _parse_csv(path, path.read_bytes()), path.name
+        frame, name = parse_csv(path, path.read_bytes()), path.name
     elif path.is_file() and path.suffix.lower() in XLSX_SUFFIXES:
         data = path.read_bytes()
         try:
@@ -495,12 +302,6 @@ def read_sheet(path: Path, sheet: str | int = 0) -> tuple[pl.DataFrame, str]:
             f"Không đọc được {path.name}: chỉ nhận tệp Excel .xlsx hoặc tệp .csv (UTF-8).",
             hint="Xuất dữ liệu ra Excel (.xlsx) hoặc CSV UTF-8 rồi chạy lại.",
         )
-    frame = frame.rename({c: _clean_name(c) for c in frame.columns if c != ROW})
-    out = frame.select(*(_text(c).alias(c) for c in frame.columns if c != ROW), pl.col(ROW))
+    frame = frame.rename({c: fold(c) for c in frame.columns if c != ROW})
+    out = frame.select(*(text_expr(c).alias(c) for c in frame.columns if c != ROW), pl.col(ROW))
     return out.filter(~pl.all_horizontal(pl.exclude(ROW).is_null())), name
-
-
-def normalise_date(column: str) -> pl.Expr:
-    """A text date column as ``YYYY-MM-DD`` where it is a date in a known layout (ISO,
-    DD/MM/YYYY, an Excel date cell); other text is kept as typed."""
-    return _date(pl.col(column)).alias(column)
