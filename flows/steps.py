@@ -14,6 +14,7 @@ from hocbaso.services import workspace_services
 from hocbaso.signing import Role
 from hocbaso.steps import StepOutcome
 from hocbaso.store import ImportSummary
+from hocbaso.workspace_lock import workspace_lock
 from tasks.common import publish_outcomes
 from tasks.configure import configure_task
 from tasks.initialize import compute_results_task, gate_task, load_store_task, read_source_task
@@ -25,10 +26,11 @@ from tasks.report import report_task
 def khoi_tao_du_lieu(workspace: str, source: str, csdl_nganh: str | None = None) -> ImportSummary:
     """Initialize: read the school's file, check it through every gate (and against the
     sector database's export when given), load the store."""
-    raw = read_source_task(source)
-    data = gate_task(workspace, raw, csdl_nganh)
-    results = compute_results_task(data)
-    summary = load_store_task(workspace, data, results, raw)
+    with workspace_lock(workspace, "luồng khoi-tao-du-lieu"):
+        raw = read_source_task(source)
+        data = gate_task(workspace, raw, csdl_nganh)
+        results = compute_results_task(data)
+        summary = load_store_task(workspace, data, results, raw)
     for line in summary.lines_vi():
         print(line)
     return summary
@@ -37,15 +39,16 @@ def khoi_tao_du_lieu(workspace: str, source: str, csdl_nganh: str | None = None)
 @flow(name="cau-hinh", log_prints=True)
 def cau_hinh(workspace: str) -> dict[str, int | str]:
     """Configure: who signs which class, the principal, the seal, their certificates."""
-    return configure_task(workspace)
+    with workspace_lock(workspace, "luồng cau-hinh"):
+        return configure_task(workspace)
 
 
 @flow(name="chot-du-lieu", log_prints=True)
 def chot_du_lieu(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]:
     """Lock: build each class's records, validate them, render them, freeze them."""
-    outcomes = [
-        lock_class_task(workspace, c) for c in classes_in_state(workspace, [S.DRAFT.value], ma_lop)
-    ]
+    with workspace_lock(workspace, "luồng chot-du-lieu"):
+        drafts = classes_in_state(workspace, [S.DRAFT.value], ma_lop)
+        outcomes = [lock_class_task(workspace, c) for c in drafts]
     publish_outcomes("chot-du-lieu", "Chốt dữ liệu", outcomes)
     return outcomes
 
@@ -53,7 +56,10 @@ def chot_du_lieu(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]
 @flow(name="ky-hoc-ba", log_prints=True)
 def ky_hoc_ba(workspace: str, role: Role, ma_lop: str | None = None) -> list[StepOutcome]:
     """Sign: the homeroom teacher of each class (role gvcn), then the principal (role ht)."""
-    with workspace_services(workspace, pki=True):
+    with (
+        workspace_lock(workspace, f"luồng ky-hoc-ba ({role})"),
+        workspace_services(workspace, pki=True),
+    ):
         outcomes = [
             sign_class_task(workspace, c, role)
             for c in classes_in_state(workspace, [SIGN_FROM[role].value], ma_lop)
@@ -65,7 +71,7 @@ def ky_hoc_ba(workspace: str, role: Role, ma_lop: str | None = None) -> list[Ste
 @flow(name="dong-dau", log_prints=True)
 def dong_dau(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]:
     """Stamp: the school's organisational seal and a trusted timestamp on every record."""
-    with workspace_services(workspace, pki=True):
+    with workspace_lock(workspace, "luồng dong-dau"), workspace_services(workspace, pki=True):
         outcomes = [
             sign_class_task(workspace, c, "condau")
             for c in classes_in_state(workspace, [SIGN_FROM["condau"].value], ma_lop)
@@ -78,7 +84,10 @@ def dong_dau(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]:
 def nop_hoc_ba(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]:
     """Submit: send sealed records to CSDL Học bạ số and keep each receipt (mã tra cứu)."""
     waiting = [S.SEALED.value, S.SUBMITTED.value]
-    with workspace_services(workspace, registry=True):
+    with (
+        workspace_lock(workspace, "luồng nop-csdl-hoc-ba-so"),
+        workspace_services(workspace, registry=True),
+    ):
         outcomes = [
             submit_class_task(workspace, c) for c in classes_in_state(workspace, waiting, ma_lop)
         ]
@@ -89,6 +98,7 @@ def nop_hoc_ba(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]:
 @flow(name="bao-cao-thong-ke", log_prints=True)
 def bao_cao(workspace: str) -> str:
     """Report: results per grade and progress per class, as artifacts and a workbook."""
-    path = report_task(workspace)
+    with workspace_lock(workspace, "luồng bao-cao-thong-ke"):
+        path = report_task(workspace)
     print(f"Báo cáo thống kê: {path}")
     return str(path)
