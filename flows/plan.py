@@ -17,6 +17,7 @@ from flows.steps import (
     ky_hoc_ba,
     nop_hoc_ba,
 )
+from hocbaso.workspace_lock import workspace_lock
 
 
 def _timed(timings: dict[str, float], name: str, step: Callable[..., Any], *args: Any) -> Any:
@@ -29,23 +30,25 @@ def _timed(timings: dict[str, float], name: str, step: Callable[..., Any], *args
 @flow(name="phat-hanh-hoc-ba", log_prints=True)
 def phat_hanh(workspace: str) -> dict[str, float]:
     """Issue what is ready: lock, sign, stamp and submit; then report. Safe to rerun."""
-    timings: dict[str, float] = {}
-    _timed(timings, "chốt dữ liệu", chot_du_lieu, workspace)
-    _timed(timings, "GVCN ký", ky_hoc_ba, workspace, "gvcn")
-    _timed(timings, "Hiệu trưởng ký", ky_hoc_ba, workspace, "ht")
-    _timed(timings, "đóng dấu", dong_dau, workspace)
-    _timed(timings, "nộp CSDL", nop_hoc_ba, workspace)
-    _timed(timings, "báo cáo", bao_cao, workspace)
+    with workspace_lock(workspace, "luồng phat-hanh-hoc-ba"):
+        timings: dict[str, float] = {}
+        _timed(timings, "chốt dữ liệu", chot_du_lieu, workspace)
+        _timed(timings, "GVCN ký", ky_hoc_ba, workspace, "gvcn")
+        _timed(timings, "Hiệu trưởng ký", ky_hoc_ba, workspace, "ht")
+        _timed(timings, "đóng dấu", dong_dau, workspace)
+        _timed(timings, "nộp CSDL", nop_hoc_ba, workspace)
+        _timed(timings, "báo cáo", bao_cao, workspace)
     return timings
 
 
 @flow(name="ke-hoach-hoc-ba-so", log_prints=True)
 def ke_hoach_hoc_ba_so(workspace: str, source: str) -> dict[str, float]:
     """Initialize → configure → lock → sign (GVCN, then HT) → stamp → submit → report."""
-    timings: dict[str, float] = {}
-    _timed(timings, "khởi tạo dữ liệu", khoi_tao_du_lieu, workspace, source)
-    _timed(timings, "cấu hình", cau_hinh, workspace)
-    return {**timings, **phat_hanh(workspace)}
+    with workspace_lock(workspace, "luồng ke-hoach-hoc-ba-so"):
+        timings: dict[str, float] = {}
+        _timed(timings, "khởi tạo dữ liệu", khoi_tao_du_lieu, workspace, source)
+        _timed(timings, "cấu hình", cau_hinh, workspace)
+        return {**timings, **phat_hanh(workspace)}
 
 
 @flow(name="han-nop-hoc-ba", log_prints=True)
@@ -56,4 +59,5 @@ def han_nop(workspace: str, dot: Literal["chinh", "bo_sung"] = "chinh") -> dict[
     not locked until the principal's decision is imported; the report shows them.
     """
     print(f"Đợt nộp: {'chính (trước 16/5)' if dot == 'chinh' else 'bổ sung (trước 25/8)'}")
-    return phat_hanh(workspace)
+    with workspace_lock(workspace, "luồng han-nop-hoc-ba"):
+        return phat_hanh(workspace)

@@ -12,6 +12,7 @@ from hocbaso.signing import Role
 from hocbaso.states import LOCK, SIGN_STEPS, SUBMIT
 from hocbaso.steps import StepOutcome
 from hocbaso.store import ImportSummary
+from hocbaso.workspace_lock import workspace_lock
 from tasks.common import publish_outcomes, services
 from tasks.configure import configure_task
 from tasks.initialize import compute_results_task, gate_task, load_store_task, read_source_task
@@ -23,10 +24,11 @@ from tasks.report import report_task
 def khoi_tao_du_lieu(workspace: str, source: str, csdl_nganh: str | None = None) -> ImportSummary:
     """Initialize: read the school's file, check it through every gate (and against the
     sector database's export when given), load the store."""
-    raw = read_source_task(source)
-    data = gate_task(workspace, raw, csdl_nganh)
-    results = compute_results_task(data)
-    summary = load_store_task(workspace, data, results, raw)
+    with workspace_lock(workspace, "luồng khoi-tao-du-lieu"):
+        raw = read_source_task(source)
+        data = gate_task(workspace, raw, csdl_nganh)
+        results = compute_results_task(data)
+        summary = load_store_task(workspace, data, results, raw)
     for line in summary.lines_vi():
         print(line)
     return summary
@@ -35,15 +37,16 @@ def khoi_tao_du_lieu(workspace: str, source: str, csdl_nganh: str | None = None)
 @flow(name="cau-hinh", log_prints=True)
 def cau_hinh(workspace: str) -> dict[str, int | str]:
     """Configure: who signs which class, the principal, the seal, their certificates."""
-    return configure_task(workspace)
+    with workspace_lock(workspace, "luồng cau-hinh"):
+        return configure_task(workspace)
 
 
 @flow(name="chot-du-lieu", log_prints=True)
 def chot_du_lieu(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]:
     """Lock: build each class's records, validate them, render them, freeze them."""
-    outcomes = [
-        lock_class_task(workspace, c) for c in classes_waiting_task(workspace, LOCK.name, ma_lop)
-    ]
+    with workspace_lock(workspace, "luồng chot-du-lieu"):
+        drafts = classes_waiting_task(workspace, LOCK.name, ma_lop)
+        outcomes = [lock_class_task(workspace, c) for c in drafts]
     publish_outcomes("chot-du-lieu", "Chốt dữ liệu", outcomes)
     return outcomes
 
@@ -51,7 +54,7 @@ def chot_du_lieu(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]
 @flow(name="ky-hoc-ba", log_prints=True)
 def ky_hoc_ba(workspace: str, role: Role, ma_lop: str | None = None) -> list[StepOutcome]:
     """Sign: the homeroom teacher of each class (role gvcn), then the principal (role ht)."""
-    with services(workspace, pki=True):
+    with workspace_lock(workspace, f"luồng ky-hoc-ba ({role})"), services(workspace, pki=True):
         outcomes = [
             sign_class_task(workspace, c, role)
             for c in classes_waiting_task(workspace, SIGN_STEPS[role].name, ma_lop)
@@ -63,7 +66,7 @@ def ky_hoc_ba(workspace: str, role: Role, ma_lop: str | None = None) -> list[Ste
 @flow(name="dong-dau", log_prints=True)
 def dong_dau(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]:
     """Stamp: the school's organisational seal and a trusted timestamp on every record."""
-    with services(workspace, pki=True):
+    with workspace_lock(workspace, "luồng dong-dau"), services(workspace, pki=True):
         outcomes = [
             sign_class_task(workspace, c, "condau")
             for c in classes_waiting_task(workspace, SIGN_STEPS["condau"].name, ma_lop)
@@ -78,7 +81,7 @@ def nop_hoc_ba(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]:
 
     Records the registry refuses are counted per class and wait for the principal's
     unlock; a rerun does not send them again."""
-    with services(workspace, registry=True):
+    with workspace_lock(workspace, "luồng nop-csdl-hoc-ba-so"), services(workspace, registry=True):
         outcomes = [
             submit_class_task(workspace, c)
             for c in classes_waiting_task(workspace, SUBMIT.name, ma_lop)
@@ -90,6 +93,7 @@ def nop_hoc_ba(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]:
 @flow(name="bao-cao-thong-ke", log_prints=True)
 def bao_cao(workspace: str) -> str:
     """Report: results per grade and progress per class, as artifacts and a workbook."""
-    path = report_task(workspace)
+    with workspace_lock(workspace, "luồng bao-cao-thong-ke"):
+        path = report_task(workspace)
     print(f"Báo cáo thống kê: {path}")
     return str(path)

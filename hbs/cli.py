@@ -17,6 +17,24 @@ from typing import Any
 from hocbaso.errors import GateError, HocBaSoError
 
 EXIT_USER_ERROR = 2
+# Verbs that change the workspace: each holds the workspace lock while it runs, so two
+# of them (two `hbs sign`, `sign` during `submit` …) never run at once on one workspace.
+# verify, audit verify, server and registry serve only read it and take no lock.
+CHANGING_VERBS = frozenset(
+    {
+        "demo",
+        "init",
+        "configure",
+        "lock",
+        "unlock",
+        "sign",
+        "stamp",
+        "submit",
+        "revoke",
+        "print",
+        "report",
+    }
+)
 
 VERBS_HELP = {
     "demo": "chạy toàn bộ quy trình trên trường mẫu (tạo thư mục làm việc nếu chưa có)",
@@ -170,10 +188,30 @@ def _dispatch(args: argparse.Namespace, workspace: Path) -> int:
         return commands.verify(workspace, args.files)
     if verb == "audit":
         return commands.audit_verify(workspace)
-    api = commands.prefect_api(workspace, create=verb in ("demo", "init"))
-    _quiet_known_errors()
-    os.environ.setdefault("HBS_WORKSPACE", str(workspace))
-    return commands.run_verb(verb, args, workspace, api, _run_flow)
+    from hocbaso.workspace_lock import workspace_lock
+
+    assert verb in CHANGING_VERBS, verb
+    commands.check_workspace(workspace, create=verb in ("demo", "init"))
+    # Before importing Prefect and the flows (seconds): a busy workspace is refused at once.
+    with workspace_lock(workspace, _command_line(args)):
+        from prefect import tags
+
+        api = commands.prefect_api(workspace, create=False)
+        _quiet_known_errors()
+        os.environ.setdefault("HBS_WORKSPACE", str(workspace))
+        commands.report_interrupted_runs(api)
+        with tags(api.run_tag):
+            return commands.run_verb(verb, args, workspace, api, _run_flow)
+
+
+def _command_line(args: argparse.Namespace) -> str:
+    """How the lock names this command to another one it refuses: verb and what it acts on."""
+    words = ["hbs", args.verb]
+    for attr, flag in (("role", "--role"), ("ma_lop", "--class"), ("ma_hoc_ba", "--record")):
+        value = getattr(args, attr, None)
+        if value:
+            words += [flag, str(value)]
+    return " ".join(words)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Callable
 from importlib.resources import as_file
@@ -17,8 +18,8 @@ from hocbaso.errors import ConfigurationError
 RunFlow = Callable[..., Any]
 
 
-def prefect_api(workspace: Path, *, create: bool) -> PrefectApi:
-    """Make sure the workspace exists (for demo/init) and a Prefect API answers."""
+def check_workspace(workspace: Path, *, create: bool) -> None:
+    """Make sure the workspace exists (created for demo/init)."""
     if create:
         workspace.mkdir(parents=True, exist_ok=True)
     elif not workspace.is_dir():
@@ -26,7 +27,33 @@ def prefect_api(workspace: Path, *, create: bool) -> PrefectApi:
             f"Không có thư mục làm việc {workspace}.",
             hint="Chạy `hbs demo` hoặc `hbs init --source <tệp>` với --workspace đúng thư mục.",
         )
+
+
+def prefect_api(workspace: Path, *, create: bool) -> PrefectApi:
+    """Make sure the workspace exists (for demo/init) and a Prefect API answers."""
+    check_workspace(workspace, create=create)
     return ensure_server(workspace)
+
+
+def report_interrupted_runs(api: PrefectApi) -> None:
+    """Mark the runs a killed process left Running as Crashed; one line when there were any.
+
+    The caller holds the workspace lock: no live process of this workspace runs a flow.
+    """
+    import httpx
+
+    from hbs.interrupted_runs import interrupted_runs_line, mark_interrupted_runs
+
+    try:
+        count = mark_interrupted_runs(api)
+    except httpx.HTTPError as exc:  # the step itself still runs; the UI is only behind
+        print(
+            f"Cảnh báo: không kiểm tra được các lần chạy bị gián đoạn trên {api.api_url} ({exc}).",
+            file=sys.stderr,
+        )
+        return
+    if count:
+        print(interrupted_runs_line(count, api.ui_url))
 
 
 def run_verb(

@@ -10,7 +10,8 @@ user reads the sentence.
     ├── GateError               the data gates found ERRORs; carries the gate reports
     ├── ConfigurationError      school.toml or the workspace is wrong or incomplete
     ├── StoreError              the store refused an operation (state, concurrency)
-    │   └── TransitionError     a record is not in the state the step needs
+    │   ├── TransitionError     a record is not in the state the step needs
+    │   └── WorkspaceBusy       another command is changing the same workspace right now
     ├── RecordError             building, validating or verifying a record failed
     ├── SigningError            a key, certificate, token or timestamp failed
     └── RegistryError           talking to CSDL Học bạ số failed
@@ -66,6 +67,14 @@ class StoreError(HocBaSoError):
 
 class TransitionError(StoreError):
     """A record is not in the state a step requires."""
+
+
+class WorkspaceBusy(StoreError):
+    """Another live process holds the workspace lock; carries who holds it."""
+
+    def __init__(self, message: str, *, holder: Any = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.holder = holder
 
 
 class RecordError(HocBaSoError):

@@ -282,7 +282,10 @@ def test_worker_processes_behind_the_stand_in_accept_and_refuse(
     bad_timestamp: tuple[bytes, bytes],
 ) -> None:
     xml, pdf = signed
+    others = {p.pid for p in multiprocessing.active_children()}  # other tests' children
     pool = VerifierPool(registry_verifier_factory(demo_trust), workers=2)
+    workers = set(pool.worker_pids())
+    assert len(workers) == 2
     standin = StandinServer(tmp_path, verifier=pool)
     with standin.serve() as running, httpx.Client(base_url=running.api_url, timeout=60) as http:
         token = http.post(
@@ -304,5 +307,10 @@ def test_worker_processes_behind_the_stand_in_accept_and_refuse(
         assert refused.json()["code"] == "TIMESTAMP"
         accepted = put(xml, pdf)
         assert accepted.status_code == 201, accepted.text
-    # Stopping the server closed the pool: its worker processes have ended.
-    assert not multiprocessing.active_children()
+        assert set(pool.worker_pids()) == workers  # no worker died and was replaced
+    # Stopping the server closed the pool: it joined its two workers before returning,
+    # and started no other process.
+    assert {p.pid for p in multiprocessing.active_children()} - others == set()
+    assert pool.worker_pids() == []
+    with pytest.raises(RuntimeError):
+        pool(xml, pdf)  # closed stays closed: no worker is started behind the test's back

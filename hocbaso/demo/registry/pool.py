@@ -58,13 +58,16 @@ class VerifierPool:
     Blocking like any verifier (the stand-in calls it from its thread pool); the
     workers start in the background at construction, so the first record does not
     wait for them to import. If a worker dies, the pool is rebuilt once and the
-    record verified again. ``close()`` stops the workers.
+    record verified again. ``close()`` stops the workers and has joined every one
+    when it returns; a pool once closed stays closed (a late call is refused rather
+    than silently starting workers nobody will stop).
     """
 
     def __init__(self, factory: Callable[[], Verifier], *, workers: int | None = None) -> None:
         self._factory = factory
         self._workers = workers or default_workers()
         self._lock = threading.Lock()
+        self._closed = False
         self._pool: ProcessPoolExecutor | None = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
@@ -80,6 +83,8 @@ class VerifierPool:
 
     def _current(self) -> ProcessPoolExecutor:
         with self._lock:
+            if self._closed:
+                raise RuntimeError("VerifierPool used after close()")
             if self._pool is None:
                 self._pool = self._start()
             return self._pool
@@ -92,12 +97,36 @@ class VerifierPool:
             with self._lock:
                 if self._pool is pool:
                     self._pool = None
-            pool.shutdown(wait=False, cancel_futures=True)
+            _stop(pool)
             return self._current().submit(_verify_in_worker, xml, pdf).result()
 
-    def close(self) -> None:
-        """Stop the workers (waits for the records being verified)."""
+    def worker_pids(self) -> list[int]:
+        """The pids of the worker processes started so far (for tests and diagnostics)."""
         with self._lock:
-            pool, self._pool = self._pool, None
+            return sorted(_processes(self._pool)) if self._pool is not None else []
+
+    def close(self) -> None:
+        """Stop the workers (waits for the records being verified); every worker has
+        exited and been joined when this returns."""
+        with self._lock:
+            pool, self._pool, self._closed = self._pool, None, True
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            _stop(pool)
+
+
+def _processes(pool: ProcessPoolExecutor) -> dict[int, multiprocessing.process.BaseProcess]:
+    # The executor's own table of its worker processes: the standard library gives no
+    # public way to join them, and `shutdown()` alone may return before a worker it
+    # replaced, or one of a broken pool, has been reaped.
+    return dict(getattr(pool, "_processes", None) or {})
+
+
+def _stop(pool: ProcessPoolExecutor, timeout: float = 30.0) -> None:
+    """Shut ``pool`` down and join each of its workers; kill one that does not exit."""
+    workers = list(_processes(pool).values())
+    pool.shutdown(wait=True, cancel_futures=True)
+    for process in workers:
+        process.join(timeout)
+        if process.is_alive():  # a worker stuck in its verifier's exit hook
+            process.kill()
+            process.join()
