@@ -38,7 +38,7 @@ def configure(res: Resources) -> ConfigureSummary:
     res.credentials.prepare(roster)
     wanted: list[tuple[Role, str | None]] = [("gvcn", c) for c in roster.gvcn]
     wanted += [("ht", None), ("condau", None)]
-    checked = {res.signer_for(role, ma_lop)[0].key for role, ma_lop in wanted}
+    checked = {res.signer_for(role, ma_lop, roster)[0].key for role, ma_lop in wanted}
     summary = ConfigureSummary(
         so_lop=len(roster.gvcn),
         so_chung_thu_da_kiem_tra=len(checked),

@@ -141,9 +141,14 @@ class Resources:
                 self._signers[who] = signer
             return signer
 
-    def signer_for(self, role: Role, ma_lop: str | None = None) -> tuple[Signatory, RecordSigner]:
-        """The signer of ``role`` (for ``ma_lop``), checked to be that person's certificate."""
-        who = signatory(self.roster(), role, ma_lop)
+    def signer_for(
+        self, role: Role, ma_lop: str | None = None, roster: Roster | None = None
+    ) -> tuple[Signatory, RecordSigner]:
+        """The signer of ``role`` (for ``ma_lop``), checked to be that person's certificate.
+
+        ``roster`` saves reading the store again when the caller already holds it.
+        """
+        who = signatory(roster or self.roster(), role, ma_lop)
         signer = self.signer(who.key)
         if who.person is not None:
             check_signer_is(signer, who.person, who.label_vi)

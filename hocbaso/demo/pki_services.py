@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import socket
 import threading
 import urllib.error
 import urllib.request
@@ -36,6 +35,7 @@ from certomancer.registry import ArchLabel, PKIArchitecture
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from hocbaso.demo.pki import ARCH, DemoPki, load_architecture, load_demo_pki
+from hocbaso.demo.ports import port_is_free
 from hocbaso.errors import SigningError
 
 
@@ -56,16 +56,6 @@ class _WholeSecondAnimator(Animator):
     def at_time(self, request: Any) -> dt.datetime:
         moment: dt.datetime = super().at_time(request)
         return moment.replace(microsecond=0)
-
-
-def _port_is_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 IDENTITY_PATH = "/hocbaso-pki"
@@ -149,7 +139,7 @@ class DemoPkiServices:
             "chương trình đang dùng cổng, hoặc xoá thư mục pki/ của thư mục làm việc rồi chạy "
             "lại `hbs configure` và các bước sau để tạo PKI thử nghiệm mới.",
         )
-        if not _port_is_free(self.pki.host, self.pki.port):
+        if not port_is_free(self.pki.port, self.pki.host):
             if self.reuse and served_elsewhere(self.pki):
                 self.borrowed = True
                 return self

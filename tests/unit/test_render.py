@@ -330,7 +330,7 @@ def test_paper_copy_qr_on_every_page_decodes_to_lookup_url(
 ) -> None:
     _, pdf_a = sample
     xml_b = make_record_xml(hovaten="Hoàng Văn Lượng", tenlop="5B")
-    base = "http://127.0.0.1:18765/tra-cuu/"
+    base = "http://tra-cuu.invalid/tra-cuu/"  # text only: nothing listens
     items = [(pdf_a, "HB7Q-2K9M", base + "HB7Q-2K9M"), (xml_b, "HB3X-8TRW", base + "HB3X-8TRW")]
     paper = render_paper_copy(items)
     (tmp_path / "paper.pdf").write_bytes(paper)

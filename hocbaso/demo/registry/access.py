@@ -9,6 +9,7 @@ later ``hbs registry serve`` agree (``hocbaso.demo.ports``).
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +22,10 @@ from hocbaso.registry.client import RegistryClient
 from hocbaso.signing.trust import TrustSettings
 
 if TYPE_CHECKING:
+    from hocbaso.demo.registry.checks import Verifier
     from hocbaso.demo.registry.server import StandinServer
+
+log = logging.getLogger(__name__)
 
 SERVICE = "csdl_gia_lap"
 DEFAULT_PORT = 18765
@@ -36,7 +40,6 @@ class StandinRegistry:
     def __init__(self, ws: Workspace, config: SchoolConfig) -> None:
         self._ws = ws
         self._config = config
-        self.moved_from: int | None = None  # set when a busy recorded port was replaced
 
     @property
     def _preferred_port(self) -> int:
@@ -68,46 +71,55 @@ class StandinRegistry:
     def tra_cuu_url(self) -> str:
         return f"{self.base_url()}/tra-cuu"
 
-    def _server(self, trust: TrustSettings) -> StandinServer:
-        """The stand-in with the registry's checks, verifying in one worker process per core.
+    def _listening_port(self) -> int:
+        """The port to bind now: the recorded one if free, else a free one (recorded)."""
+        port, moved_from = choose_port(self._ws.service_ports_path, SERVICE, self._preferred_port)
+        if moved_from is not None:
+            log.warning(
+                "Cổng %s của CSDL Học bạ số giả lập đang bị chương trình khác dùng; từ nay dùng "
+                "cổng %s. Mã QR trên các bản giấy in trước đó trỏ tới cổng cũ.",
+                moved_from,
+                port,
+            )
+        return port
+
+    @staticmethod
+    def _verifier(trust: TrustSettings) -> Verifier:
+        """The registry's checks, run in one worker process per core.
 
         The client shares this process (and its GIL) with the stand-in: verifying in
         worker processes lets verification use the other core, in parallel with sending.
         """
         from hocbaso.demo.registry.pool import VerifierPool
-        from hocbaso.demo.registry.server import StandinServer
         from hocbaso.demo.registry.verifier import registry_verifier_factory
+
+        return VerifierPool(registry_verifier_factory(trust))
+
+    def _server(self, trust: TrustSettings) -> StandinServer:
+        from hocbaso.demo.registry.server import StandinServer
 
         return StandinServer(
             self._ws.registry_stand_in_dir,
             clients={self._config.registry.client_id: self.secret()},
-            verifier=VerifierPool(registry_verifier_factory(trust)),
+            verifier=self._verifier(trust),
         )
 
     @contextmanager
     def services(self, trust: TrustSettings) -> Iterator[object]:
         """Run the stand-in for the block, on the recorded port or a free one."""
-        port, self.moved_from = choose_port(
-            self._ws.service_ports_path, SERVICE, self._preferred_port
-        )
+        port = self._listening_port()
         with self._server(trust).serve(HOST, port) as running:
             yield running
 
     def serve_forever(self, trust: TrustSettings, port: int | None) -> None:
         """`hbs registry serve`: the stand-in in the foreground (for paper copies' lookups)."""
-        from hocbaso.demo.registry.pool import VerifierPool
         from hocbaso.demo.registry.server import serve_forever
-        from hocbaso.demo.registry.verifier import registry_verifier_factory
 
-        if port is None:
-            port, self.moved_from = choose_port(
-                self._ws.service_ports_path, SERVICE, self._preferred_port
-            )
         serve_forever(
             self._ws.registry_stand_in_dir,
             HOST,
-            port,
+            port if port is not None else self._listening_port(),
             self._config.registry.client_id,
             self.secret(),
-            verifier=VerifierPool(registry_verifier_factory(trust)),
+            verifier=self._verifier(trust),
         )
