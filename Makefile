@@ -9,6 +9,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 WORKSPACE ?= ./workspace
 APT_PACKAGES := libxml2-utils xmlsec1 poppler-utils qpdf softhsm2 opensc zbar-tools
+# Two pytest workers, one test file each at a time: the tests use free ports and their own
+# workspaces, so they run side by side (the suite also passes while a demo runs).
+PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 
 .PHONY: demo test check bootstrap apt venv bench clean-workspace
@@ -17,7 +20,7 @@ demo: bootstrap
 	$(BIN)/hbs demo --workspace $(WORKSPACE)
 
 test: bootstrap check
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 check: bootstrap
 	$(BIN)/ruff check hocbaso hbs tasks flows validation tests bench data
