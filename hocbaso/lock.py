@@ -38,7 +38,7 @@ def lock_class(res: Resources, ma_lop: str, renderer: RecordRenderer | None = No
     )
     waiting = len(drafts) - results.height
     if results.is_empty():
-        return StepOutcome("chot", ma_lop, 0, time.perf_counter() - started, skipped=waiting)
+        return StepOutcome("chot", ma_lop, 0, time.perf_counter() - started, waiting=waiting)
     data = load_school_data(store, ma_lop)
     # Untagged PDF/A-3b: the record's machine-readable form is its XML (attached), and the
     # tag tree triples the cost of every later signature validation (88 ms vs 200-290 ms).
@@ -70,4 +70,4 @@ def lock_class(res: Resources, ma_lop: str, renderer: RecordRenderer | None = No
             }
             changes.append(RecordChange(group[record.mahocsinh].ma_hoc_ba, values))
     transition(store, changes, LOCK)
-    return StepOutcome("chot", ma_lop, len(changes), time.perf_counter() - started, skipped=waiting)
+    return StepOutcome("chot", ma_lop, len(changes), time.perf_counter() - started, waiting=waiting)
