@@ -16,7 +16,13 @@ from hocbaso.store import ImportSummary
 from hocbaso.workspace_lock import workspace_lock
 from tasks.common import each_class, flow_run_name, publish_outcomes, services
 from tasks.configure import configure_task
-from tasks.initialize import compute_results_task, gate_task, load_store_task, read_source_task
+from tasks.initialize import (
+    compute_results_task,
+    gate_task,
+    load_store_task,
+    read_source_task,
+    summer_wave_task,
+)
 from tasks.records import (
     CLASS_RETRY_BUDGET_S,
     PROBE_RETRY_BUDGET_S,
@@ -40,6 +46,23 @@ def khoi_tao_du_lieu(workspace: str, source: str, csdl_nganh: str | None = None)
     for line in summary.lines_vi():
         print(line)
     return summary
+
+
+@flow(
+    name="nhap-danh-gia-bo-sung",
+    log_prints=True,
+    flow_run_name=flow_run_name("nhap-danh-gia-bo-sung"),
+)
+def nhap_danh_gia_bo_sung(
+    workspace: str, source: str, ngay_phat_hanh: str | None = None
+) -> list[str]:
+    """The summer wave: the supplementary results and the principal's decisions of the
+    pupils still waiting, nothing else; then `hbs lock` … `hbs submit` issue them."""
+    with workspace_lock(workspace, "luồng nhap-danh-gia-bo-sung"):
+        lines = summer_wave_task(workspace, source, ngay_phat_hanh)
+    for line in lines:
+        print(line)
+    return lines
 
 
 @flow(name="cau-hinh", log_prints=True, flow_run_name=flow_run_name("cau-hinh"))
@@ -133,4 +156,6 @@ def bao_cao(workspace: str) -> str:
         files = report_task(workspace)
     print(f"Báo cáo thống kê (Excel): {files.workbook}")
     print(f"Báo cáo thống kê (trang HTML, mở bằng trình duyệt): {files.html}")
+    if files.summer_template is not None:
+        print(f"Mẫu nhập đánh giá bổ sung (chỉ học sinh đang chờ): {files.summer_template}")
     return str(files.workbook)

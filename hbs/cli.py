@@ -8,6 +8,7 @@ one boundary; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -73,6 +74,7 @@ _ERRORS_VI: tuple[tuple[str, str], ...] = (
     (r"unrecognized arguments: (.*)", r"tham số không nhận ra: \1"),
     (r"ambiguous option: (.*) could match (.*)", r"tùy chọn \1 không rõ: có thể là \2"),
     (r"argument (\S+): not allowed with argument (.*)", r"tham số \1 không dùng cùng \2"),
+    (r"argument (\S+): (.*)", r"tham số \1: \2"),
 )
 
 
@@ -133,6 +135,15 @@ def _opts_demo(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _date_arg(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"ngày không hợp lệ “{text}”: viết dạng NĂM-THÁNG-NGÀY, ví dụ 2026-08-20"
+        ) from None
+
+
 def _opts_init(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--source", type=Path, required=False, metavar="TỆP", help="tệp .xlsx hoặc thư mục .csv"
@@ -151,6 +162,13 @@ def _opts_init(p: argparse.ArgumentParser) -> None:
         metavar="TỆP",
         help="đợt bổ sung (hè): chỉ nhập kết quả đánh giá bổ sung và quyết định của Hiệu "
         "trưởng cho học sinh đang chờ (mẫu: `hbs report` ghi tệp mẫu vào bao_cao/)",
+    )
+    p.add_argument(
+        "--ngay-phat-hanh",
+        type=_date_arg,
+        default=None,
+        metavar="NĂM-THÁNG-NGÀY",
+        help="với --bo-sung: ngày ký phát hành in trên học bạ đợt bổ sung (mặc định: hôm nay)",
     )
 
 
@@ -339,6 +357,8 @@ def _dispatch(args: argparse.Namespace, workspace: Path) -> int:
 
     assert verb in CHANGING_VERBS, verb
     commands.check_workspace(workspace, create=verb in ("demo", "init"))
+    if getattr(args, "ma_lop", None):  # `--class 3a` is class 3A; an unknown one lists them
+        args.ma_lop = commands.resolve_class_code(workspace, args.ma_lop)
     # Before importing Prefect and the flows (seconds): a busy workspace is refused at once.
     with workspace_lock(workspace, _command_line(args)):
         from prefect import tags

@@ -62,8 +62,6 @@ def run_verb(
     from flows import plan, records, steps
 
     ws = str(workspace)
-    if getattr(args, "ma_lop", None) and verb != "demo":
-        args.ma_lop = resolve_class_code(workspace, args.ma_lop)
     if verb == "demo":
         bundled.write_school_toml(workspace)
         started = time.perf_counter()
@@ -73,7 +71,14 @@ def run_verb(
             timings = run_flow(plan.ke_hoach_hoc_ba_so, workspace=ws, source=str(source.resolve()))
         _print_demo_summary(workspace, api, timings, time.perf_counter() - started)
         return 0
-    if verb == "init":
+    if verb == "init" and args.bo_sung is not None:
+        run_flow(
+            steps.nhap_danh_gia_bo_sung,
+            workspace=ws,
+            source=str(args.bo_sung.resolve()),
+            ngay_phat_hanh=args.ngay_phat_hanh.isoformat() if args.ngay_phat_hanh else None,
+        )
+    elif verb == "init":
         if args.source is None:
             Workspace(workspace).load_config()
             from hocbaso.store import Store

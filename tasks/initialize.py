@@ -6,6 +6,7 @@ run options (no cache: every run reads the file as it is now).
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import polars as pl
@@ -55,3 +56,12 @@ def load_store_task(
     """Load everything in one transaction; locked records stay untouched."""
     _, config, store = open_workspace(workspace)
     return initialize.load(store, config, data, results, raw)
+
+
+@task(name="nhap-danh-gia-bo-sung", cache_policy=NO_CACHE, task_run_name="nhap-danh-gia-bo-sung")
+def summer_wave_task(workspace: str, source: str, ngay_phat_hanh: str | None = None) -> list[str]:
+    """Import the summer results and decisions of the pending pupils only (counts logged)."""
+    ws, config, store = open_workspace(workspace)
+    date = dt.date.fromisoformat(ngay_phat_hanh) if ngay_phat_hanh else None
+    summary = initialize.apply_summer_wave(ws, config, store, Path(source), date)
+    return summary.lines_vi()

@@ -7,6 +7,7 @@ from prefect import task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from hocbaso import initialize
 from hocbaso.statistics import ReportFiles, artifact_rows, school_statistics, write_report
 from tasks.common import open_workspace, task_log
 
@@ -23,6 +24,9 @@ def report_task(workspace: str) -> ReportFiles:
             description=f"{table.title} — {stats.heading}",
         )
     files = write_report(ws, stats)
+    template = initialize.write_summer_template(ws, store, stats.lap_luc)
+    if template is not None:
+        files = ReportFiles(files.workbook, files.html, template)
     task_log(
         f"Báo cáo thống kê: {len(stats.tables)} bảng, {len(stats.charts)} biểu đồ, "
         f"{stats.total_records} học bạ hiện hành; {len(stats.public_tables())} bảng tổng hợp "

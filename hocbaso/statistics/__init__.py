@@ -46,6 +46,7 @@ __all__ = [
 class ReportFiles:
     workbook: Path
     html: Path
+    summer_template: Path | None = None  # the summer wave's template, while pupils wait
 
 
 def school_statistics(
