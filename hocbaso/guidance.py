@@ -65,10 +65,8 @@ def nothing_waiting(store: Store, step: Step, ma_lop: str | None = None) -> list
     before = [s for s in counts if _RANK[s] < _RANK[first_taken] and s in NEXT_COMMAND]
     if before:
         earliest = min(before, key=_RANK.__getitem__)
-        lines.append(
-            f"Chưa có lớp nào{where} {STATE_NAMES_VI[first_taken]}: chạy "
-            f"`{NEXT_COMMAND[earliest]}` trước."
-        )
+        who = f"Lớp {ma_lop} chưa có học bạ nào" if ma_lop else "Chưa có lớp nào"
+        lines.append(f"{who} {STATE_NAMES_VI[first_taken]}: chạy `{NEXT_COMMAND[earliest]}` trước.")
     else:
         ahead = [s for s in counts if s in NEXT_COMMAND and s not in step.takes]
         if ahead:

@@ -132,6 +132,7 @@ class RegistryClient:
         )
         self._token_lock = threading.Lock()
         self._local = threading.local()  # the running operation's deadline, per thread
+        self._address = base_url.rstrip("/")  # named in every "does not answer" message
         self._token: str | None = None
         self._token_valid_until = 0.0
 
@@ -396,7 +397,7 @@ class RegistryClient:
     def _unavailable(self, failures: int, started: float, reason: str) -> RegistryUnavailable:
         """The message of an operation that gave up: the address tried, attempts, time."""
         return RegistryUnavailable(
-            f"CSDL Học bạ số tại {self._http.base_url} không trả lời: {reason} "
+            f"CSDL Học bạ số tại {self._address} không trả lời: {reason} "
             f"({failures} lần thử trong {time.monotonic() - started:.0f} giây).",
             hint=_RETRY_HINT,
         )
@@ -433,7 +434,7 @@ class RegistryClient:
                 if abort is not None:
                     if abort.wait(delay):
                         raise RegistryUnavailable(
-                            f"Đã dừng gửi tới CSDL Học bạ số tại {self._http.base_url}: "
+                            f"Đã dừng gửi tới CSDL Học bạ số tại {self._address}: "
                             f"{exc.reason}.",
                             hint=_RETRY_HINT,
                         ) from _Aborted()
