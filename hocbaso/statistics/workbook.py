@@ -98,7 +98,7 @@ def _chart(book: Any, sheet_name: str, table: Table, chart: Chart) -> Any:
     xl.set_title({"name": chart.title})
     xl.set_legend({"position": "bottom"})
     if chart.kind == "bar":
-        xl.set_y_axis({"reverse": True, "interval_unit": 1})
+        xl.set_y_axis({"reverse": True, "interval_unit": 1, "num_font": {"size": 8}})
     return xl
 
 
