@@ -147,6 +147,18 @@ def _with_total(frame: pl.DataFrame, columns: Sequence[str], label_col: str) -> 
     return pl.concat([frame, row])
 
 
+def _level_spread(
+    long: pl.DataFrame, keys: list[str], labels: list[str], levels: Sequence[str]
+) -> pl.DataFrame:
+    """Counts per level, one row per ``keys`` + ``labels`` (in the code list's order)."""
+    wide = _pivot(long, [*keys, *labels, "_thu_tu"], "muc_dat", levels)
+    return (
+        wide.with_columns(pl.sum_horizontal(*levels).alias(TOTAL))
+        .sort([*keys, "_thu_tu"])
+        .drop("_thu_tu")
+    )
+
+
 def _results(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Results, completion, promotion, summer per class and per grade."""
     raw = _frame(
@@ -219,15 +231,12 @@ def _subjects(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFram
         pl.col("ma_lop").alias(LOP),
     )
 
-    def spread(index: list[str]) -> pl.DataFrame:
-        wide = _pivot(long, [*index, "_thu_tu"], "muc_dat", SUBJECT_HEADINGS)
-        return (
-            wide.with_columns(pl.sum_horizontal(*SUBJECT_HEADINGS).alias(TOTAL))
-            .sort([c for c in index if c != "Môn học"] + ["_thu_tu"])
-            .drop("_thu_tu")
-        )
-
-    return spread(["Môn học"]), spread([KHOI, "Môn học"]), spread([LOP, "Môn học"])
+    labels = ["Môn học"]
+    return (
+        _level_spread(long, [], labels, SUBJECT_HEADINGS),
+        _level_spread(long, [KHOI], labels, SUBJECT_HEADINGS),
+        _level_spread(long, [LOP], labels, SUBJECT_HEADINGS),
+    )
 
 
 def _scores(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -274,15 +283,11 @@ def _criteria(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFram
         pl.col("ma_lop").alias(LOP),
     )
 
-    def spread(index: list[str]) -> pl.DataFrame:
-        wide = _pivot(long, [*index, "Nhóm", "Tiêu chí", "_thu_tu"], "muc_dat", CRITERION_HEADINGS)
-        return (
-            wide.with_columns(pl.sum_horizontal(*CRITERION_HEADINGS).alias(TOTAL))
-            .sort([*index, "_thu_tu"])
-            .drop("_thu_tu")
-        )
-
-    return spread([]), spread([LOP])
+    labels = ["Nhóm", "Tiêu chí"]
+    return (
+        _level_spread(long, [], labels, CRITERION_HEADINGS),
+        _level_spread(long, [LOP], labels, CRITERION_HEADINGS),
+    )
 
 
 def _commendations(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFrame]:
