@@ -385,14 +385,16 @@ class RegistryClient:
         budget = budget_s if budget_s is not None else self.retry.budget_s
         started = time.monotonic()
         outer: float | None = getattr(self._local, "deadline", None)
+        outer_abort: threading.Event | None = getattr(self._local, "abort", None)
         deadline = outer
         if budget is not None:
             deadline = started + budget if outer is None else min(outer, started + budget)
-        self._local.deadline = deadline
+        abort = abort or outer_abort
+        self._local.deadline, self._local.abort = deadline, abort
         try:
             return self._retry_loop(once, probe, abort, started, deadline)
         finally:
-            self._local.deadline = outer
+            self._local.deadline, self._local.abort = outer, outer_abort
 
     def _unavailable(self, failures: int, started: float, reason: str) -> RegistryUnavailable:
         """The message of an operation that gave up: the address tried, attempts, time."""
@@ -413,6 +415,12 @@ class RegistryClient:
         failures = 0
         uncertain = False
         while True:
+            if abort is not None and abort.is_set():  # the batch stopped: start nothing more
+                raise RegistryUnavailable(
+                    f"Chưa gửi: CSDL Học bạ số tại {self._address} không trả lời các học bạ "
+                    "gửi trước đó.",
+                    hint=_RETRY_HINT,
+                ) from _Aborted()
             if uncertain and probe is not None:
                 found = probe()
                 if found is not None:
@@ -434,8 +442,7 @@ class RegistryClient:
                 if abort is not None:
                     if abort.wait(delay):
                         raise RegistryUnavailable(
-                            f"Đã dừng gửi tới CSDL Học bạ số tại {self._address}: "
-                            f"{exc.reason}.",
+                            f"Đã dừng gửi tới CSDL Học bạ số tại {self._address}: {exc.reason}.",
                             hint=_RETRY_HINT,
                         ) from _Aborted()
                 else:
