@@ -21,13 +21,13 @@ from hocbaso.store import ImportSummary
 from tasks.common import open_workspace
 
 
-@task(name="doc-tep-du-lieu", cache_policy=NO_CACHE)
+@task(name="doc-tep-du-lieu", cache_policy=NO_CACHE, task_run_name="doc-tep-du-lieu")
 def read_source_task(source: str) -> RawSource:
     """Read the school's file (xlsx or csv folder) into raw, row-numbered frames."""
     return initialize.read(Path(source))
 
 
-@task(name="kiem-tra-du-lieu", cache_policy=NO_CACHE)
+@task(name="kiem-tra-du-lieu", cache_policy=NO_CACHE, task_run_name="kiem-tra-du-lieu")
 def gate_task(workspace: str, raw: RawSource, csdl_nganh: str | None = None) -> SchoolData:
     """Run the gates; publish where the problems are; stop the flow on any ERROR."""
     ws, config, _ = open_workspace(workspace)
@@ -43,13 +43,13 @@ def gate_task(workspace: str, raw: RawSource, csdl_nganh: str | None = None) -> 
     return checked.accepted_data()
 
 
-@task(name="tinh-ket-qua-tt27", cache_policy=NO_CACHE)
+@task(name="tinh-ket-qua-tt27", cache_policy=NO_CACHE, task_run_name="tinh-ket-qua-tt27")
 def compute_results_task(data: SchoolData) -> pl.DataFrame:
     """The TT27 year-end results of every student (Điều 9, 11, 13)."""
     return initialize.compute(data)
 
 
-@task(name="nap-kho-du-lieu", cache_policy=NO_CACHE)
+@task(name="nap-kho-du-lieu", cache_policy=NO_CACHE, task_run_name="nap-kho-du-lieu")
 def load_store_task(
     workspace: str, data: SchoolData, results: pl.DataFrame, raw: RawSource
 ) -> ImportSummary:
