@@ -126,13 +126,15 @@ def write_workbook(stats: Statistics, path: Path) -> Path:
     for n, chart in enumerate(stats.charts):
         sheet = sheets[chart.key]
         table = stats.table(chart.key)
+        # A bar chart grows with its categories so that every label is printed.
+        tall = max(height, 28 * table.frame.height + 150) if chart.kind == "bar" else height
         for where, (row, col) in (
-            (front, (3 + (n // 2) * 21, (n % 2) * 10)),
+            (front, (3 + (n // 2) * 30, (n % 2) * 10)),
             (sheet, (HEADER_ROWS, len(table.frame.columns) + 1)),
         ):
             xl = _chart(book, sheet.name, table, chart)
             if xl is not None:
-                xl.set_size({"width": width, "height": height})
+                xl.set_size({"width": width, "height": min(tall, 580)})
                 where.insert_chart(row, col, xl)
     book.close()
     return path
