@@ -37,8 +37,10 @@ def phat_hanh(workspace: str) -> dict[str, float]:
         _timed(timings, "GVCN ký", ky_hoc_ba, workspace, "gvcn")
         _timed(timings, "Hiệu trưởng ký", ky_hoc_ba, workspace, "ht")
         _timed(timings, "đóng dấu", dong_dau, workspace)
-        _timed(timings, "nộp CSDL", nop_hoc_ba, workspace)
-        _timed(timings, "báo cáo", bao_cao, workspace)
+        try:
+            _timed(timings, "nộp CSDL", nop_hoc_ba, workspace)
+        finally:  # the report also when the registry did not answer: it shows what is left
+            _timed(timings, "báo cáo", bao_cao, workspace)
     return timings
 
 
