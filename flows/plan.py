@@ -18,6 +18,7 @@ from flows.steps import (
     nop_hoc_ba,
 )
 from hocbaso.workspace_lock import workspace_lock
+from tasks.common import flow_run_name
 
 
 def _timed(timings: dict[str, float], name: str, step: Callable[..., Any], *args: Any) -> Any:
@@ -27,7 +28,7 @@ def _timed(timings: dict[str, float], name: str, step: Callable[..., Any], *args
     return result
 
 
-@flow(name="phat-hanh-hoc-ba", log_prints=True)
+@flow(name="phat-hanh-hoc-ba", log_prints=True, flow_run_name=flow_run_name("phat-hanh"))
 def phat_hanh(workspace: str) -> dict[str, float]:
     """Issue what is ready: lock, sign, stamp and submit; then report. Safe to rerun."""
     with workspace_lock(workspace, "luồng phat-hanh-hoc-ba"):
@@ -36,12 +37,14 @@ def phat_hanh(workspace: str) -> dict[str, float]:
         _timed(timings, "GVCN ký", ky_hoc_ba, workspace, "gvcn")
         _timed(timings, "Hiệu trưởng ký", ky_hoc_ba, workspace, "ht")
         _timed(timings, "đóng dấu", dong_dau, workspace)
-        _timed(timings, "nộp CSDL", nop_hoc_ba, workspace)
-        _timed(timings, "báo cáo", bao_cao, workspace)
+        try:
+            _timed(timings, "nộp CSDL", nop_hoc_ba, workspace)
+        finally:  # the report also when the registry did not answer: it shows what is left
+            _timed(timings, "báo cáo", bao_cao, workspace)
     return timings
 
 
-@flow(name="ke-hoach-hoc-ba-so", log_prints=True)
+@flow(name="ke-hoach-hoc-ba-so", log_prints=True, flow_run_name=flow_run_name("ke-hoach"))
 def ke_hoach_hoc_ba_so(workspace: str, source: str) -> dict[str, float]:
     """Initialize → configure → lock → sign (GVCN, then HT) → stamp → submit → report."""
     with workspace_lock(workspace, "luồng ke-hoach-hoc-ba-so"):
@@ -51,7 +54,7 @@ def ke_hoach_hoc_ba_so(workspace: str, source: str) -> dict[str, float]:
         return {**timings, **phat_hanh(workspace)}
 
 
-@flow(name="han-nop-hoc-ba", log_prints=True)
+@flow(name="han-nop-hoc-ba", log_prints=True, flow_run_name=flow_run_name("han-nop"))
 def han_nop(workspace: str, dot: Literal["chinh", "bo_sung"] = "chinh") -> dict[str, float]:
     """A deadline run (16 May: `chinh`; 25 August: `bo_sung`): issue what is ready, report.
 

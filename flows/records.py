@@ -5,10 +5,11 @@ from __future__ import annotations
 from prefect import flow
 
 from hocbaso.workspace_lock import workspace_lock
+from tasks.common import flow_run_name
 from tasks.lifecycle import print_task, revoke_task, unlock_task
 
 
-@flow(name="mo-khoa", log_prints=True)
+@flow(name="mo-khoa", log_prints=True, flow_run_name=flow_run_name("mo-khoa"))
 def mo_khoa(workspace: str, ma_lop: str, ly_do: str) -> int:
     """Unlock a class before the seal (principal only, with a reason; audited)."""
     with workspace_lock(workspace, "luồng mo-khoa"):
@@ -17,7 +18,7 @@ def mo_khoa(workspace: str, ma_lop: str, ly_do: str) -> int:
     return n
 
 
-@flow(name="thu-hoi", log_prints=True)
+@flow(name="thu-hoi", log_prints=True, flow_run_name=flow_run_name("thu-hoi"))
 def thu_hoi(workspace: str, ma_hoc_ba: str, ly_do: str) -> str:
     """Revoke an issued record; its corrected version is a new draft to lock and sign."""
     with workspace_lock(workspace, "luồng thu-hoi"):
@@ -26,7 +27,7 @@ def thu_hoi(workspace: str, ma_hoc_ba: str, ly_do: str) -> str:
     return new_id
 
 
-@flow(name="in-ban-giay", log_prints=True)
+@flow(name="in-ban-giay", log_prints=True, flow_run_name=flow_run_name("in-ban-giay"))
 def in_ban_giay(workspace: str, ma_lop: str, out: str) -> int:
     """Print the paper copy of a class's issued records (lookup code and QR on each page)."""
     with workspace_lock(workspace, "luồng in-ban-giay"):

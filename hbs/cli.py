@@ -8,11 +8,12 @@ one boundary; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from hocbaso.errors import GateError, HocBaSoError
 
@@ -36,77 +37,241 @@ CHANGING_VERBS = frozenset(
     }
 )
 
+# The verbs in the order of the school's plan (kế hoạch triển khai), then the principal's
+# decisions, the checks and the tools. `hbs --help` lists them in this order.
 VERBS_HELP = {
-    "demo": "chạy toàn bộ quy trình trên trường mẫu (tạo thư mục làm việc nếu chưa có)",
     "init": "khởi tạo dữ liệu: đọc, kiểm tra và nạp tệp dữ liệu của trường",
     "configure": "cấu hình: kiểm tra school.toml, người ký, chứng thư số",
     "lock": "chốt dữ liệu: tạo học bạ (XML + PDF) và khóa lại",
-    "unlock": "mở khóa học bạ của một lớp (chỉ Hiệu trưởng, trước khi đóng dấu)",
     "sign": "ký học bạ: GVCN (--role gvcn) rồi Hiệu trưởng (--role ht)",
     "stamp": "đóng dấu của trường và gắn dấu thời gian",
     "submit": "nộp học bạ lên CSDL Học bạ số, nhận mã tra cứu",
-    "revoke": "thu hồi một học bạ đã cấp và tạo phiên bản mới để sửa",
+    "report": "báo cáo thống kê cuối năm (Excel + HTML) và tiến độ; danh sách chờ đánh giá bổ sung",
     "print": "in bản giấy của một lớp (mã tra cứu và mã QR trên mỗi trang)",
-    "report": "báo cáo thống kê và tiến độ",
+    "unlock": "mở khóa học bạ của một lớp (chỉ Hiệu trưởng, trước khi đóng dấu)",
+    "revoke": "thu hồi một học bạ đã cấp và tạo phiên bản mới để sửa",
     "verify": "kiểm tra chữ ký và tính toàn vẹn của tệp học bạ",
     "audit": "kiểm tra chuỗi nhật ký kiểm toán (`hbs audit verify`)",
+    "demo": "chạy toàn bộ quy trình trên trường mẫu (tạo thư mục làm việc nếu chưa có)",
     "registry": "chạy máy chủ CSDL Học bạ số giả lập (`hbs registry serve`)",
-    "server": "máy chủ Prefect cục bộ của thư mục làm việc (`hbs server stop`)",
+    "server": "máy chủ Prefect cục bộ của thư mục làm việc (`hbs server start|stop`)",
+}
+
+# argparse's own English, in Vietnamese: the section titles and the error messages.
+_ERRORS_VI: tuple[tuple[str, str], ...] = (
+    (r"the following arguments are required: (.*)", r"thiếu tham số bắt buộc: \1"),
+    (
+        r"argument (\S+): invalid choice: (.*) \(choose from (.*)\)",
+        r"tham số \1: lựa chọn không hợp lệ \2 (chọn một trong: \3)",
+    ),
+    (
+        r"invalid choice: (.*) \(choose from (.*)\)",
+        r"lựa chọn không hợp lệ \1 (chọn một trong: \2)",
+    ),
+    (r"argument (\S+): expected one argument", r"tham số \1 cần một giá trị"),
+    (r"argument (\S+): expected at least one argument", r"tham số \1 cần ít nhất một giá trị"),
+    (r"argument (\S+): invalid (\w+) value: (.*)", r"tham số \1: giá trị không hợp lệ \3"),
+    (r"unrecognized arguments: (.*)", r"tham số không nhận ra: \1"),
+    (r"ambiguous option: (.*) could match (.*)", r"tùy chọn \1 không rõ: có thể là \2"),
+    (r"argument (\S+): not allowed with argument (.*)", r"tham số \1 không dùng cùng \2"),
+    (r"argument (\S+): (.*)", r"tham số \1: \2"),
+)
+
+
+def _vietnamese(message: str) -> str:
+    import re
+
+    for pattern, replacement in _ERRORS_VI:
+        translated, n = re.subn(pattern, replacement, message)
+        if n:
+            return translated
+    return message
+
+
+class _VietnameseHelp(argparse.HelpFormatter):
+    """Help text with a Vietnamese "usage:" line."""
+
+    def add_usage(
+        self, usage: str | None, actions: Any, groups: Any, prefix: str | None = None
+    ) -> None:
+        super().add_usage(
+            usage, actions, groups, prefix="cách dùng: " if prefix is None else prefix
+        )
+
+
+class VietnameseArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser whose help and errors speak Vietnamese."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _VietnameseHelp)
+        kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "tham số"
+        self._optionals.title = "tùy chọn"
+        self.add_argument(
+            "-h", "--help", action="help", default=argparse.SUPPRESS, help="hiện hướng dẫn này"
+        )
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: lỗi: {_vietnamese(message)}\n")
+
+
+def _class_option(p: argparse.ArgumentParser, *, required: bool = False) -> None:
+    what = "lớp cần làm (bắt buộc)" if required else "chỉ làm một lớp (mặc định: mọi lớp)"
+    p.add_argument(
+        "--class",
+        dest="ma_lop",
+        required=required,
+        default=None,
+        metavar="LỚP",
+        help=f"{what}, ví dụ 3A; không phân biệt chữ hoa, chữ thường",
+    )
+
+
+def _opts_demo(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--source", type=Path, default=None, metavar="TỆP", help="tệp dữ liệu thay cho trường mẫu"
+    )
+
+
+def _date_arg(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"ngày không hợp lệ “{text}”: viết dạng NĂM-THÁNG-NGÀY, ví dụ 2026-08-20"
+        ) from None
+
+
+def _opts_init(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--source", type=Path, required=False, metavar="TỆP", help="tệp .xlsx hoặc thư mục .csv"
+    )
+    p.add_argument(
+        "--csdl-nganh",
+        type=Path,
+        default=None,
+        metavar="TỆP",
+        help="tệp xuất từ CSDL ngành để đối chiếu học sinh",
+    )
+    p.add_argument(
+        "--bo-sung",
+        type=Path,
+        default=None,
+        metavar="TỆP",
+        help="đợt bổ sung (hè): chỉ nhập kết quả đánh giá bổ sung và quyết định của Hiệu "
+        "trưởng cho học sinh đang chờ (mẫu: `hbs report` ghi tệp mẫu vào bao_cao/)",
+    )
+    p.add_argument(
+        "--ngay-phat-hanh",
+        type=_date_arg,
+        default=None,
+        metavar="NĂM-THÁNG-NGÀY",
+        help="với --bo-sung: ngày ký phát hành in trên học bạ đợt bổ sung (mặc định: hôm nay)",
+    )
+
+
+def _opts_sign(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--role",
+        choices=["gvcn", "ht"],
+        required=True,
+        help="ai ký: gvcn (giáo viên chủ nhiệm) hoặc ht (Hiệu trưởng, sau GVCN)",
+    )
+    _class_option(p)
+
+
+def _opts_reason(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--reason", required=True, metavar="LÝ DO", help=f"lý do {what} (ghi vào nhật ký)"
+    )
+
+
+def _opts_unlock(p: argparse.ArgumentParser) -> None:
+    _class_option(p, required=True)
+    _opts_reason(p, "mở khóa")
+
+
+def _opts_revoke(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--record", dest="ma_hoc_ba", required=True, metavar="MÃ", help="mã học bạ cần thu hồi"
+    )
+    _opts_reason(p, "thu hồi")
+
+
+def _opts_print(p: argparse.ArgumentParser) -> None:
+    _class_option(p, required=True)
+    p.add_argument("--out", type=Path, required=True, metavar="TỆP", help="tệp PDF sẽ ghi ra")
+
+
+def _opts_verify(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        metavar="TỆP",
+        help="tệp học bạ (.xml hoặc .pdf) cần kiểm tra",
+    )
+
+
+def _opts_audit(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["verify"], help="verify: kiểm tra chuỗi băm của nhật ký")
+
+
+def _opts_registry(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["serve"], help="serve: chạy máy chủ giả lập ở tiền cảnh")
+    p.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        metavar="CỔNG",
+        help="cổng lắng nghe (mặc định: cổng đã ghi)",
+    )
+
+
+def _opts_server(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "action", choices=["start", "stop"], help="start: bật; stop: tắt máy chủ Prefect"
+    )
+
+
+# Each verb's own options (one small function per verb; a new verb adds one entry here and
+# one line to VERBS_HELP).
+VERB_OPTIONS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
+    "demo": _opts_demo,
+    "init": _opts_init,
+    "lock": _class_option,
+    "sign": _opts_sign,
+    "stamp": _class_option,
+    "submit": _class_option,
+    "print": _opts_print,
+    "unlock": _opts_unlock,
+    "revoke": _opts_revoke,
+    "verify": _opts_verify,
+    "audit": _opts_audit,
+    "registry": _opts_registry,
+    "server": _opts_server,
 }
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = VietnameseArgumentParser(
         prog="hbs",
         description="Học bạ số: từng bước của kế hoạch triển khai, mỗi bước là một luồng Prefect.",
+        epilog="Xem hướng dẫn của từng lệnh: hbs LỆNH --help",
     )
-    sub = parser.add_subparsers(dest="verb", required=True, metavar="LỆNH")
-
-    def verb(name: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=VERBS_HELP[name], description=VERBS_HELP[name])
+    sub = parser.add_subparsers(dest="verb", required=True, metavar="LỆNH", title="các lệnh")
+    for name, text in VERBS_HELP.items():
+        p = sub.add_parser(name, help=text, description=text)
         p.add_argument(
             "--workspace",
             type=Path,
             default=Path("workspace"),
+            metavar="THƯ_MỤC",
             help="thư mục làm việc của trường (mặc định: ./workspace)",
         )
-        return p
-
-    verb("demo").add_argument(
-        "--source", type=Path, default=None, help="tệp dữ liệu thay cho trường mẫu"
-    )
-    p = verb("init")
-    p.add_argument("--source", type=Path, required=False, help="tệp .xlsx hoặc thư mục .csv")
-    p.add_argument(
-        "--csdl-nganh", type=Path, default=None, help="tệp xuất từ CSDL ngành để đối chiếu học sinh"
-    )
-    verb("configure")
-    for name in ("lock", "stamp", "submit"):
-        verb(name).add_argument(
-            "--class", dest="ma_lop", default=None, help="chỉ một lớp, ví dụ 3A"
-        )
-    p = verb("unlock")
-    p.add_argument("--class", dest="ma_lop", required=True)
-    p.add_argument("--reason", required=True, help="lý do mở khóa (ghi vào nhật ký)")
-    p = verb("sign")
-    p.add_argument("--role", choices=["gvcn", "ht"], required=True)
-    p.add_argument("--class", dest="ma_lop", default=None)
-    p = verb("revoke")
-    p.add_argument("--record", dest="ma_hoc_ba", required=True, help="mã học bạ cần thu hồi")
-    p.add_argument("--reason", required=True)
-    p = verb("print")
-    p.add_argument("--class", dest="ma_lop", required=True)
-    p.add_argument("--out", type=Path, required=True)
-    verb("report")
-    p = verb("verify")
-    p.add_argument("files", nargs="+", type=Path)
-    p = verb("audit")
-    p.add_argument("action", choices=["verify"])
-    p = verb("registry")
-    p.add_argument("action", choices=["serve"])
-    p.add_argument("--port", type=int, default=None)
-    p = verb("server")
-    p.add_argument("action", choices=["start", "stop"])
+        VERB_OPTIONS.get(name, lambda _p: None)(p)
     return parser
 
 
@@ -192,6 +357,8 @@ def _dispatch(args: argparse.Namespace, workspace: Path) -> int:
 
     assert verb in CHANGING_VERBS, verb
     commands.check_workspace(workspace, create=verb in ("demo", "init"))
+    if getattr(args, "ma_lop", None):  # `--class 3a` is class 3A; an unknown one lists them
+        args.ma_lop = commands.resolve_class_code(workspace, args.ma_lop)
     # Before importing Prefect and the flows (seconds): a busy workspace is refused at once.
     with workspace_lock(workspace, _command_line(args)):
         from prefect import tags

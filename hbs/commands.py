@@ -71,7 +71,14 @@ def run_verb(
             timings = run_flow(plan.ke_hoach_hoc_ba_so, workspace=ws, source=str(source.resolve()))
         _print_demo_summary(workspace, api, timings, time.perf_counter() - started)
         return 0
-    if verb == "init":
+    if verb == "init" and args.bo_sung is not None:
+        run_flow(
+            steps.nhap_danh_gia_bo_sung,
+            workspace=ws,
+            source=str(args.bo_sung.resolve()),
+            ngay_phat_hanh=args.ngay_phat_hanh.isoformat() if args.ngay_phat_hanh else None,
+        )
+    elif verb == "init":
         if args.source is None:
             Workspace(workspace).load_config()
             from hocbaso.store import Store
@@ -103,24 +110,59 @@ def run_verb(
         run_flow(records.in_ban_giay, workspace=ws, ma_lop=args.ma_lop, out=str(args.out.resolve()))
     elif verb == "report":
         run_flow(steps.bao_cao, workspace=ws)
+        _print_pending(workspace)
     print(f"Xem các lần chạy trong giao diện Prefect: {api.ui_url}")
     return 0
+
+
+def resolve_class_code(workspace: Path, ma_lop: str) -> str:
+    """The school's spelling of a class typed in any case; an unknown one lists the classes."""
+    from hocbaso.guidance import resolve_class
+    from hocbaso.store import Store
+
+    resolved = resolve_class(Store(Workspace(workspace).store_path), ma_lop)
+    assert resolved is not None
+    return resolved
+
+
+def _print_pending(workspace: Path) -> None:
+    """The pupils waiting for the summer assessment (names: the school's own terminal only,
+    printed here, outside any run, so they never reach a Prefect log)."""
+    from hocbaso.statistics import school_statistics
+    from hocbaso.store import Store
+
+    ws = Workspace(workspace)
+    stats = school_statistics(Store(ws.store_path), ws.load_config())
+    pending = stats.table("danh-sach-danh-gia-bo-sung").frame
+    if pending.is_empty():
+        print("Không có học sinh nào chờ đánh giá bổ sung trong hè.")
+        return
+    print(f"Học sinh chờ đánh giá bổ sung ({pending.height}):")
+    for row in pending.iter_rows(named=True):
+        print(
+            f"  - Lớp {row['Lớp']}: {row['Họ và tên']} ({row['Mã học sinh']}) — {row['Đang chờ']}"
+        )
+    print(
+        "Nhập kết quả đánh giá bổ sung và quyết định của Hiệu trưởng bằng "
+        "`hbs init --bo-sung TỆP` (mẫu chỉ gồm các học sinh này: "
+        "bao_cao/mau-danh-gia-bo-sung-*.xlsx)."
+    )
 
 
 def _print_demo_summary(
     workspace: Path, api: PrefectApi, timings: dict[str, float], total: float
 ) -> None:
-    from hocbaso.report import build_report
     from hocbaso.states import STATE_NAMES_VI
+    from hocbaso.statistics import school_statistics
     from hocbaso.store import Store
 
-    report = build_report(Store(Workspace(workspace).store_path))
+    ws = Workspace(workspace)
+    stats = school_statistics(Store(ws.store_path), ws.load_config())
     print()
     print("=== Học bạ số: chạy thử trên trường mẫu đã xong ===")
-    print(f"Tổng số học bạ: {report.total_records}")
-    for row in report.tong_quan.iter_rows(named=True):
-        state = row["trang_thai"]
-        print(f"  - {STATE_NAMES_VI.get(state, state)} ({state}): {row['so_hoc_ba']}")
+    print(f"Tổng số học bạ (phiên bản hiện hành): {stats.total_records}")
+    for state, n in stats.states.items():
+        print(f"  - {STATE_NAMES_VI.get(state, state)}: {n}")
     print("Thời gian từng bước (giây):")
     for step, seconds in timings.items():
         print(f"  - {step}: {seconds:.1f}")
@@ -128,7 +170,7 @@ def _print_demo_summary(
     print(f"Thư mục làm việc: {workspace}")
     print(f"  - kho dữ liệu: {workspace / 'hbs.duckdb'} (xem view v_hoc_ba, v_danh_gia_cuoi_nam)")
     print(f"  - tệp học bạ (XML, PDF): {workspace / 'tep'}")
-    print(f"  - báo cáo: {workspace / 'bao_cao'}")
+    print(f"  - báo cáo thống kê (Excel và trang HTML có biểu đồ): {workspace / 'bao_cao'}")
     print(
         f"Giao diện Prefect: {api.ui_url} (máy chủ vẫn chạy; tắt bằng "
         f"`hbs server stop --workspace {workspace}`)"

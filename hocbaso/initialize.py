@@ -25,10 +25,12 @@ import polars as pl
 
 from hocbaso import tt27
 from hocbaso.config import SchoolConfig, Workspace
-from hocbaso.dataset import SchoolData
-from hocbaso.errors import GateError
-from hocbaso.ingest import RawSource, read_source
-from hocbaso.store import ImportSummary, Store, apply_import
+from hocbaso.dataset import SchoolData, conform
+from hocbaso.errors import GateError, HocBaSoError, InputDataError
+from hocbaso.ingest import ROW, RawSource, bo_sung, read_source
+from hocbaso.model import SUBJECTS
+from hocbaso.store import ImportSummary, Store, apply_import, load_school_data
+from hocbaso.store.waves import set_summer_issue_date
 from validation.gates import GateOutcome, run_gates
 from validation.report import problems_frame, write_report_xlsx
 
@@ -167,3 +169,209 @@ def initialize(
     data = checked.accepted_data()
     summary = load(Store(ws.store_path), config, data, compute(data), raw)
     return checked, summary
+
+
+# --------------------------------------------------------------------------------------
+# The summer wave (đợt bổ sung, 25 August): only the pupils waiting for the
+# supplementary assessment, their summer results and the principal's decisions.
+# --------------------------------------------------------------------------------------
+
+SUMMER_TEMPLATE_PREFIX = "mau-danh-gia-bo-sung"
+
+
+@dataclass(frozen=True)
+class SummerSummary:
+    """What a summer import changed (counts only)."""
+
+    cap_nhat: int  # pupils whose summer results or decision were imported
+    da_quyet_dinh: int  # of them, those now decided (their record can be locked)
+    con_cho: int  # pupils still waiting after this import
+    ngay_phat_hanh: dt.date
+
+    def lines_vi(self) -> list[str]:
+        return [
+            f"Đợt bổ sung: đã nhập kết quả của {self.cap_nhat} học sinh chờ đánh giá bổ sung; "
+            f"{self.da_quyet_dinh} học sinh đã có kết quả cuối cùng (chạy `hbs lock` để chốt).",
+            f"Còn chờ: {self.con_cho} học sinh.",
+            f"Ngày ký phát hành in trên học bạ đợt bổ sung: {self.ngay_phat_hanh:%d/%m/%Y}.",
+            "Các học sinh khác không bị thay đổi.",
+        ]
+
+
+def pending_students(store: Store) -> pl.DataFrame:
+    """Pupils waiting for the summer assessment or the principal (their record a draft)."""
+    store.create()
+    return store.frame(
+        """SELECT d.ma_hoc_sinh, s.ho_ten, d.ma_lop, d.danh_gia, d.danh_gia_bo_sung
+           FROM v_danh_gia_cuoi_nam d JOIN v_hoc_sinh s USING (ma_hoc_sinh)
+           JOIN v_hoc_ba_hien_hanh b USING (ma_hoc_sinh)
+           WHERE d.duoc_len_lop IS NULL AND b.trang_thai = 'draft'
+           ORDER BY d.ma_lop, d.ma_hoc_sinh"""
+    )
+
+
+def write_summer_template(
+    ws: Workspace, store: Store, now: dt.datetime | None = None
+) -> Path | None:
+    """The summer template of the pupils pending now, in ``bao_cao/``; None when none is."""
+    pending = pending_students(store)
+    if pending.is_empty():
+        return None
+    names = {s.code: s.ten for s in SUBJECTS}
+    subjects = store.frame(
+        """SELECT k.ma_hoc_sinh, s.ho_ten, k.ma_lop, k.mon_hoc, k.muc_dat, k.diem_ktdk
+           FROM v_ket_qua_mon k JOIN v_hoc_sinh s USING (ma_hoc_sinh)
+           WHERE list_contains($1, k.ma_hoc_sinh)
+             AND (k.muc_dat = 'C' OR TRY_CAST(k.diem_ktdk AS INTEGER) < 5)
+           ORDER BY k.ma_lop, k.ma_hoc_sinh, k.mon_hoc""",
+        [pending["ma_hoc_sinh"].to_list()],
+    ).with_columns(
+        pl.col("mon_hoc").replace_strict(names, default=pl.col("mon_hoc")).alias("ten_mon"),
+        pl.lit(None, pl.String).alias("nhan_xet"),
+    )
+    pupils = pending.select(
+        "ma_hoc_sinh",
+        "ho_ten",
+        "ma_lop",
+        pl.lit(None, pl.String).alias("len_lop"),
+        pl.lit(None, pl.String).alias("nhan_xet"),
+    )
+    stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
+    path = ws.root / GATE_REPORT_DIR / f"{SUMMER_TEMPLATE_PREFIX}-{stamp}.xlsx"
+    return bo_sung.write_summer_template(subjects, pupils, path)
+
+
+def _refuse_rows(frame: pl.DataFrame, bad: pl.Expr, sheet: str, what: str, hint: str) -> None:
+    rows = frame.filter(bad)
+    if rows.height:
+        listed = ", ".join(str(r) for r in rows[ROW].to_list()[:10])
+        raise InputDataError(
+            f"Trang {sheet}: {rows.height} dòng {what} (dòng {listed}). Chưa có gì được ghi.",
+            hint=hint,
+        )
+
+
+def apply_summer_wave(
+    ws: Workspace,
+    config: SchoolConfig,
+    store: Store,
+    source: Path,
+    ngay_phat_hanh: dt.date | None = None,
+) -> SummerSummary:
+    """Import the summer results and decisions of pending pupils; nobody else is touched.
+
+    The pupils' subject rows named in the file are replaced (level, score, comment),
+    their ``danh_gia_bo_sung`` is set and the principal's ``len_lop`` taken; the year's
+    results are computed again and loaded through the same transaction as an import
+    (``apply_import``), so locked and issued records stay as they are and every other
+    pupil's rows are written back unchanged. The wave's date of issue is recorded.
+    """
+    wave = bo_sung.read_summer_wave(source)
+    pending = set(pending_students(store)["ma_hoc_sinh"].to_list())
+    if not pending:
+        raise HocBaSoError(
+            "Không có học sinh nào đang chờ đánh giá bổ sung: không có gì để nhập.",
+            hint="Xem danh sách bằng `hbs report`; muốn sửa học bạ đã chốt, Hiệu trưởng mở khóa "
+            "(`hbs unlock`) trước.",
+        )
+    hint = "Tệp đánh giá bổ sung chỉ được chứa học sinh đang chờ (xem mẫu do `hbs report` ghi ra)."
+    for sheet, frame in (
+        (bo_sung.SUBJECT_SHEET, wave.ket_qua_mon),
+        (bo_sung.DECISION_SHEET, wave.tong_hop),
+    ):
+        _refuse_rows(
+            frame,
+            ~pl.col("ma_hoc_sinh").is_in(list(pending)),
+            sheet,
+            "là học sinh không chờ đánh giá bổ sung",
+            hint,
+        )
+    _refuse_rows(
+        wave.tong_hop,
+        pl.col("len_lop").is_not_null() & ~pl.col("len_lop").is_in(["0", "1"]),
+        bo_sung.DECISION_SHEET,
+        "có len_lop khác 1 và 0",
+        "len_lop: 1 được lên lớp, 0 ở lại lớp.",
+    )
+    data = load_school_data(store)
+    known = data.ket_qua_mon.select("ma_hoc_sinh", "mon_hoc")
+    _refuse_rows(
+        wave.ket_qua_mon.join(known, on=["ma_hoc_sinh", "mon_hoc"], how="anti").with_columns(
+            pl.lit(True).alias("_bad")
+        ),
+        pl.col("_bad"),
+        bo_sung.SUBJECT_SHEET,
+        "có môn học không có trong kết quả của học sinh",
+        "Dùng mã môn (cột mon_hoc) như trong mẫu.",
+    )
+    summer = wave.ket_qua_mon.select(
+        "ma_hoc_sinh",
+        "mon_hoc",
+        pl.col("muc_dat").alias("_muc"),
+        pl.col("diem_ktdk").alias("_diem"),
+        pl.col("nhan_xet").alias("_nx"),
+    ).unique(["ma_hoc_sinh", "mon_hoc"], keep="last")
+    kqm = (
+        data.ket_qua_mon.join(summer, on=["ma_hoc_sinh", "mon_hoc"], how="left")
+        .with_columns(
+            pl.coalesce("_muc", "muc_dat").alias("muc_dat"),
+            pl.when(pl.col("_muc").is_not_null())
+            .then(pl.col("_diem"))
+            .otherwise(pl.col("diem_ktdk"))
+            .alias("diem_ktdk"),
+            pl.coalesce("_nx", "nhan_xet").alias("nhan_xet"),
+        )
+        .select(data.ket_qua_mon.columns)
+    )
+    assessed = sorted(
+        set(wave.ket_qua_mon["ma_hoc_sinh"].to_list()) | set(wave.tong_hop["ma_hoc_sinh"].to_list())
+    )
+    decisions = dict(
+        wave.tong_hop.filter(pl.col("len_lop").is_not_null())
+        .select("ma_hoc_sinh", "len_lop")
+        .iter_rows()
+    )
+    tong_hop = data.tong_hop
+    missing = [m for m in assessed if m not in set(tong_hop["ma_hoc_sinh"].to_list())]
+    if missing:
+        tong_hop = pl.concat(
+            [tong_hop, conform("tong_hop", pl.DataFrame({"ma_hoc_sinh": missing}))]
+        )
+    tong_hop = tong_hop.with_columns(
+        pl.when(pl.col("ma_hoc_sinh").is_in(assessed))
+        .then(pl.lit(True))
+        .otherwise(pl.col("danh_gia_bo_sung"))
+        .alias("danh_gia_bo_sung"),
+        pl.col("ma_hoc_sinh")
+        .replace_strict(
+            {m: v == "1" for m, v in decisions.items()},
+            default=pl.col("len_lop"),
+            return_dtype=pl.Boolean,
+        )
+        .alias("len_lop"),
+    )
+    merged = SchoolData(
+        lop=data.lop,
+        giao_vien=data.giao_vien,
+        hoc_sinh=data.hoc_sinh,
+        ket_qua_mon=kqm,
+        pham_chat_nang_luc=data.pham_chat_nang_luc,
+        tong_hop=tong_hop,
+    )
+    results = compute(merged)
+    import hashlib
+
+    apply_import(
+        store,
+        merged,
+        results,
+        nam_hoc=config.nam_hoc.nam_hoc,
+        nguon=f"bo-sung:{wave.name}",
+        sha256_nguon=hashlib.sha256(Path(source).read_bytes()).hexdigest(),
+    )
+    date = ngay_phat_hanh or dt.date.today()
+    set_summer_issue_date(store, date)
+    still = set(pending_students(store)["ma_hoc_sinh"].to_list())
+    return SummerSummary(
+        len(assessed), len([m for m in assessed if m not in still]), len(still), date
+    )

@@ -26,6 +26,7 @@ from hocbaso.store import (
     load_school_data,
     transition,
 )
+from hocbaso.store.waves import summer_issue_date
 
 
 def lock_class(res: Resources, ma_lop: str, renderer: RecordRenderer | None = None) -> StepOutcome:
@@ -38,8 +39,9 @@ def lock_class(res: Resources, ma_lop: str, renderer: RecordRenderer | None = No
     )
     waiting = len(drafts) - results.height
     if results.is_empty():
-        return StepOutcome("chot", ma_lop, 0, time.perf_counter() - started, skipped=waiting)
+        return StepOutcome("chot", ma_lop, 0, time.perf_counter() - started, waiting=waiting)
     data = load_school_data(store, ma_lop)
+    summer_date = summer_issue_date(store)  # the summer wave's date of issue, once imported
     # Untagged PDF/A-3b: the record's machine-readable form is its XML (attached), and the
     # tag tree triples the cost of every later signature validation (88 ms vs 200-290 ms).
     renderer = renderer or RecordRenderer(pdf_tags=False)
@@ -55,6 +57,7 @@ def lock_class(res: Resources, ma_lop: str, renderer: RecordRenderer | None = No
             phien_ban=phien_ban,
             thay_the={ma: d.thay_the for ma, d in group.items() if d.thay_the},
             ngay_tao=dt.date.today(),
+            ngay_phat_hanh_bo_sung=summer_date,
         )
         for record in records:
             xml = record_xml(record)
@@ -70,4 +73,4 @@ def lock_class(res: Resources, ma_lop: str, renderer: RecordRenderer | None = No
             }
             changes.append(RecordChange(group[record.mahocsinh].ma_hoc_ba, values))
     transition(store, changes, LOCK)
-    return StepOutcome("chot", ma_lop, len(changes), time.perf_counter() - started, skipped=waiting)
+    return StepOutcome("chot", ma_lop, len(changes), time.perf_counter() - started, waiting=waiting)

@@ -125,6 +125,8 @@ def _completion(r: RecordData) -> list[str]:
         return ["Hoàn thành chương trình tiểu học."]
     if r.dahthanhctrinhlophoc:
         return ["Hoàn thành chương trình lớp học."]
+    if r.makhoi == "5":  # grade 5: the primary programme, never a promotion (TT27 Điều 11)
+        return ["Chưa hoàn thành chương trình tiểu học."] + ([] if r.duoclenlop else ["Ở lại lớp."])
     return [
         "Chưa hoàn thành chương trình lớp học.",
         "Được lên lớp." if r.duoclenlop else "Ở lại lớp.",

@@ -44,8 +44,13 @@ def _items(ws: Workspace, records: list[StoredRecord]) -> Iterator[SubmitItem]:
         yield SubmitItem(r.ma_hoc_ba, xml, pdf)
 
 
-def submit_class(res: Resources, ma_lop: str) -> StepOutcome:
+def submit_class(res: Resources, ma_lop: str, *, budget_s: float | None = None) -> StepOutcome:
     """Send every sealed (or sent but unanswered) record of ``ma_lop``.
+
+    ``budget_s`` bounds the time a record may spend retrying a registry that does not
+    answer; the batch stops at the first such record and this raises
+    ``RegistryUnavailable`` naming the address (the records sent so far keep their
+    receipts; a rerun sends the rest).
 
     ``processed`` counts the records the registry accepted, ``rejected`` those it
     refused (now ``rejected`` in the store, with the reason).
@@ -74,12 +79,13 @@ def submit_class(res: Resources, ma_lop: str) -> StepOutcome:
             elif isinstance(outcome.error, RegistryRejected):
                 receipts.reject(outcome.ma_hoc_ba, outcome.error.code, outcome.error.message)
 
-        outcomes = client.submit_many(_items(ws, records), store_answer)
+        outcomes = client.submit_many(_items(ws, records), store_answer, budget_s=budget_s)
     unavailable = [o for o in outcomes if isinstance(o.error, RegistryUnavailable)]
     if unavailable:
+        first = unavailable[0].error
+        assert isinstance(first, RegistryUnavailable)
         raise RegistryUnavailable(
-            f"Lớp {ma_lop}: {len(unavailable)} học bạ chưa gửi được vì CSDL Học bạ số không "
-            "trả lời.",
+            f"Lớp {ma_lop}: {len(unavailable)} học bạ chưa gửi được. {first.message}",
             hint="Các học bạ đã được tiếp nhận vẫn giữ nguyên; chạy lại `hbs submit` sau ít phút "
             "để gửi tiếp phần còn lại.",
         )

@@ -328,7 +328,10 @@ def completion_text(khoi: int, x: XepLoai | str | None, duoc_len_lop: bool | Non
 
     "Hoàn thành chương trình lớp 3", "Hoàn thành chương trình tiểu học",
     "Chưa hoàn thành chương trình lớp 2; được lên lớp" / "; ở lại lớp 2" /
-    "; chờ đánh giá bổ sung".
+    "; chờ đánh giá bổ sung". Grade 5 speaks of the primary programme, never of
+    promotion (Điều 11): "Chưa hoàn thành chương trình tiểu học; ở lại lớp 5" /
+    "; chờ đánh giá bổ sung", and no "được lên lớp" (there is no grade 6 of primary
+    to move up to: a grade-5 pupil either completes primary or stays in grade 5).
     """
     _check_grade(khoi)
     done = completes_grade(x) if x is not None else completes_grade_not_assessed(duoc_len_lop)
@@ -338,6 +341,11 @@ def completion_text(khoi: int, x: XepLoai | str | None, duoc_len_lop: bool | Non
             if khoi == LAST_GRADE
             else f"Hoàn thành chương trình lớp {khoi}"
         )
+    if khoi == LAST_GRADE:
+        base = "Chưa hoàn thành chương trình tiểu học"
+        if duoc_len_lop is None:
+            return f"{base}; chờ đánh giá bổ sung"
+        return base if duoc_len_lop else f"{base}; ở lại lớp {khoi}"
     base = f"Chưa hoàn thành chương trình lớp {khoi}"
     if duoc_len_lop is None:
         return f"{base}; chờ đánh giá bổ sung"

@@ -10,7 +10,7 @@ from hocbaso.configure import configure
 from hocbaso.resources import resources_for
 
 
-@task(name="kiem-tra-cau-hinh", cache_policy=NO_CACHE)
+@task(name="kiem-tra-cau-hinh", cache_policy=NO_CACHE, task_run_name="kiem-tra-cau-hinh")
 def configure_task(workspace: str) -> dict[str, int | str]:
     """Check the roster and every signer's certificate; create the demo PKI if needed."""
     res = resources_for(workspace)

@@ -6,6 +6,7 @@ run options (no cache: every run reads the file as it is now).
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import polars as pl
@@ -20,13 +21,13 @@ from hocbaso.store import ImportSummary
 from tasks.common import open_workspace
 
 
-@task(name="doc-tep-du-lieu", cache_policy=NO_CACHE)
+@task(name="doc-tep-du-lieu", cache_policy=NO_CACHE, task_run_name="doc-tep-du-lieu")
 def read_source_task(source: str) -> RawSource:
     """Read the school's file (xlsx or csv folder) into raw, row-numbered frames."""
     return initialize.read(Path(source))
 
 
-@task(name="kiem-tra-du-lieu", cache_policy=NO_CACHE)
+@task(name="kiem-tra-du-lieu", cache_policy=NO_CACHE, task_run_name="kiem-tra-du-lieu")
 def gate_task(workspace: str, raw: RawSource, csdl_nganh: str | None = None) -> SchoolData:
     """Run the gates; publish where the problems are; stop the flow on any ERROR."""
     ws, config, _ = open_workspace(workspace)
@@ -42,16 +43,25 @@ def gate_task(workspace: str, raw: RawSource, csdl_nganh: str | None = None) -> 
     return checked.accepted_data()
 
 
-@task(name="tinh-ket-qua-tt27", cache_policy=NO_CACHE)
+@task(name="tinh-ket-qua-tt27", cache_policy=NO_CACHE, task_run_name="tinh-ket-qua-tt27")
 def compute_results_task(data: SchoolData) -> pl.DataFrame:
     """The TT27 year-end results of every student (Điều 9, 11, 13)."""
     return initialize.compute(data)
 
 
-@task(name="nap-kho-du-lieu", cache_policy=NO_CACHE)
+@task(name="nap-kho-du-lieu", cache_policy=NO_CACHE, task_run_name="nap-kho-du-lieu")
 def load_store_task(
     workspace: str, data: SchoolData, results: pl.DataFrame, raw: RawSource
 ) -> ImportSummary:
     """Load everything in one transaction; locked records stay untouched."""
     _, config, store = open_workspace(workspace)
     return initialize.load(store, config, data, results, raw)
+
+
+@task(name="nhap-danh-gia-bo-sung", cache_policy=NO_CACHE, task_run_name="nhap-danh-gia-bo-sung")
+def summer_wave_task(workspace: str, source: str, ngay_phat_hanh: str | None = None) -> list[str]:
+    """Import the summer results and decisions of the pending pupils only (counts logged)."""
+    ws, config, store = open_workspace(workspace)
+    date = dt.date.fromisoformat(ngay_phat_hanh) if ngay_phat_hanh else None
+    summary = initialize.apply_summer_wave(ws, config, store, Path(source), date)
+    return summary.lines_vi()

@@ -17,7 +17,7 @@ def unlock_task(workspace: str, ma_lop: str, ly_do: str) -> int:
     return lifecycle.unlock_class(resources_for(workspace), ma_lop, ly_do)
 
 
-@task(name="thu-hoi-hoc-ba", cache_policy=NO_CACHE)
+@task(name="thu-hoi-hoc-ba", cache_policy=NO_CACHE, task_run_name="thu-hoi-hoc-ba")
 def revoke_task(workspace: str, ma_hoc_ba: str, ly_do: str) -> str:
     """Revoke an issued record and open its next version."""
     res = resources_for(workspace)

@@ -96,6 +96,7 @@ def build_records(
     phien_ban: int = 1,
     ngay_tao: dt.date,
     thay_the: Mapping[str, str] | None = None,
+    ngay_phat_hanh_bo_sung: dt.date | None = None,
 ) -> list[RecordData]:
     """One ``RecordData`` per student of ``data`` that has a row in ``results``.
 
@@ -105,6 +106,11 @@ def build_records(
     record's ``madinhdanhhocba`` (a new UUID4 when absent); ``thay_the`` maps
     ma_hoc_sinh to the revoked record a new version replaces. Records come in
     the order of ``results`` sorted by class and student code.
+
+    The date of issue (``ngaykyphathanh``) is the wave's: the configured
+    ``[nam_hoc] ngay_ky_phat_hanh`` for the main wave, and ``ngay_phat_hanh_bo_sung``
+    (recorded by the summer import, ``hocbaso.store.waves``) for a pupil of the
+    supplementary deadline once it is known.
     """
     ids = ids or {}
     thay_the = thay_the or {}
@@ -205,7 +211,12 @@ def build_records(
                 tengiamhieu=ht["ho_ten"],
                 soddcngiamhieu=ht["so_dinh_danh"],
                 diadanhphathanh=truong.dia_danh_phat_hanh,
-                ngaykyphathanh=nam_hoc.ngay_ky_phat_hanh,
+                ngaykyphathanh=(
+                    ngay_phat_hanh_bo_sung
+                    if ngay_phat_hanh_bo_sung is not None
+                    and hs.get("han_nop") == tt27.HAN_NOP_BO_SUNG
+                    else nam_hoc.ngay_ky_phat_hanh
+                ),
                 ngaytao=ngay_tao,
                 chucvugiamhieu=config.ky.chuc_vu_ky,
                 tengvcn=gvcn["ho_ten"],

@@ -55,12 +55,18 @@ class RetryPolicy:
     ``cap = min(backoff_max_s, backoff_s * 2**(n-1))`` ("equal jitter": spreads
     a school's workers apart and still grows); a ``Retry-After`` is a floor. A
     ``Retry-After`` longer than ``max_retry_after_s`` ends the attempts at once.
+
+    ``budget_s`` bounds the time one operation may take, attempts and waits together:
+    no wait is started that would end past it, and each attempt's timeouts are cut to
+    what is left (the submit step gives each class such a budget, so an outage fails a
+    class in about a minute instead of many).
     """
 
     attempts: int = 6
     backoff_s: float = 0.5
     backoff_max_s: float = 30.0
     max_retry_after_s: float = 300.0
+    budget_s: float | None = None
 
     def delay(self, failures: int, retry_after_s: float | None, rng: random.Random) -> float:
         """Seconds to wait after the ``failures``-th failed attempt."""
@@ -125,6 +131,8 @@ class RegistryClient:
             transport=transport,  # httpx.MockTransport in unit tests; the network otherwise
         )
         self._token_lock = threading.Lock()
+        self._local = threading.local()  # the running operation's deadline, per thread
+        self._address = base_url.rstrip("/")  # named in every "does not answer" message
         self._token: str | None = None
         self._token_valid_until = 0.0
 
@@ -161,6 +169,7 @@ class RegistryClient:
         on_result: Callable[[Outcome], None] | None = None,
         *,
         stop_when_unavailable: bool = True,
+        budget_s: float | None = None,
     ) -> list[Outcome]:
         """Send many records, ``max_in_flight`` at a time; one ``Outcome`` per item, in order.
 
@@ -171,7 +180,8 @@ class RegistryClient:
         stops (unless ``stop_when_unavailable`` is false): records not yet sent
         end with ``RegistryUnavailable`` at once. Credentials the registry
         refuses (``AUTH``) concern every record: the batch stops and raises
-        ``RegistryRejected`` after the records in flight ended.
+        ``RegistryRejected`` after the records in flight ended. ``budget_s`` (default:
+        the policy's) bounds the time each record may spend on attempts and waits.
         """
         abort = threading.Event()
         outcomes: dict[int, Outcome] = {}
@@ -193,7 +203,7 @@ class RegistryClient:
                         nxt = next(source, None)
                         if nxt is None:
                             break
-                        pending[pool.submit(self._submit, nxt[1], abort)] = nxt
+                        pending[pool.submit(self._submit, nxt[1], abort, budget_s)] = nxt
                     if not pending:
                         break
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -294,7 +304,9 @@ class RegistryClient:
 
     # --- operations with an abort flag (batches) -------------------------------------------
 
-    def _submit(self, item: SubmitItem, abort: threading.Event | None) -> Receipt:
+    def _submit(
+        self, item: SubmitItem, abort: threading.Event | None, budget_s: float | None = None
+    ) -> Receipt:
         sha = _sha256(item.xml)
 
         def once() -> Receipt:
@@ -339,7 +351,7 @@ class RegistryClient:
                 return None  # cannot make a full receipt: send again, the registry answers 200
             return Receipt(item.ma_hoc_ba, held.ma_tra_cuu, held.received_at, sha, "confirmed")
 
-        return self._retrying(once, probe=probe, abort=abort)
+        return self._retrying(once, probe=probe, abort=abort, budget_s=budget_s)
 
     def _status(self, ma_hoc_ba: str, abort: threading.Event | None) -> RecordStatus | None:
         def once() -> RecordStatus | None:
@@ -362,15 +374,53 @@ class RegistryClient:
         *,
         probe: Callable[[], T | None] | None = None,
         abort: threading.Event | None = None,
+        budget_s: float | None = None,
     ) -> T:
         """Run ``once`` until it answers, retrying what may pass later.
 
         After an attempt that may have reached the registry, ``probe`` asks
-        what the registry holds before anything is sent again.
+        what the registry holds before anything is sent again. A nested operation
+        (the probe, a token renewal) keeps the deadline of the one around it.
         """
+        budget = budget_s if budget_s is not None else self.retry.budget_s
+        started = time.monotonic()
+        outer: float | None = getattr(self._local, "deadline", None)
+        outer_abort: threading.Event | None = getattr(self._local, "abort", None)
+        deadline = outer
+        if budget is not None:
+            deadline = started + budget if outer is None else min(outer, started + budget)
+        abort = abort or outer_abort
+        self._local.deadline, self._local.abort = deadline, abort
+        try:
+            return self._retry_loop(once, probe, abort, started, deadline)
+        finally:
+            self._local.deadline, self._local.abort = outer, outer_abort
+
+    def _unavailable(self, failures: int, started: float, reason: str) -> RegistryUnavailable:
+        """The message of an operation that gave up: the address tried, attempts, time."""
+        return RegistryUnavailable(
+            f"CSDL Học bạ số tại {self._address} không trả lời: {reason} "
+            f"({failures} lần thử trong {time.monotonic() - started:.0f} giây).",
+            hint=_RETRY_HINT,
+        )
+
+    def _retry_loop(
+        self,
+        once: Callable[[], T],
+        probe: Callable[[], T | None] | None,
+        abort: threading.Event | None,
+        started: float,
+        deadline: float | None,
+    ) -> T:
         failures = 0
         uncertain = False
         while True:
+            if abort is not None and abort.is_set():  # the batch stopped: start nothing more
+                raise RegistryUnavailable(
+                    f"Chưa gửi: CSDL Học bạ số tại {self._address} không trả lời các học bạ "
+                    "gửi trước đó.",
+                    hint=_RETRY_HINT,
+                ) from _Aborted()
             if uncertain and probe is not None:
                 found = probe()
                 if found is not None:
@@ -385,17 +435,15 @@ class RegistryClient:
                     exc.retry_after_s is not None
                     and exc.retry_after_s > self.retry.max_retry_after_s
                 )
-                if failures >= self.retry.attempts or too_long:
-                    raise RegistryUnavailable(
-                        f"Không làm việc được với CSDL Học bạ số sau {failures} lần thử: "
-                        f"{exc.reason}.",
-                        hint=_RETRY_HINT,
-                    ) from exc
                 delay = self.retry.delay(failures, exc.retry_after_s, self._rng)
+                out_of_time = deadline is not None and time.monotonic() + delay >= deadline
+                if failures >= self.retry.attempts or too_long or out_of_time:
+                    raise self._unavailable(failures, started, exc.reason) from exc
                 if abort is not None:
                     if abort.wait(delay):
                         raise RegistryUnavailable(
-                            f"Đã dừng gửi: {exc.reason}.", hint=_RETRY_HINT
+                            f"Đã dừng gửi tới CSDL Học bạ số tại {self._address}: {exc.reason}.",
+                            hint=_RETRY_HINT,
                         ) from _Aborted()
                 else:
                     time.sleep(delay)
@@ -430,6 +478,15 @@ class RegistryClient:
         return response
 
     def _send(self, request: httpx.Request) -> httpx.Response:
+        deadline: float | None = getattr(self._local, "deadline", None)
+        if deadline is not None:  # cut this attempt's timeouts to what the budget leaves
+            left = deadline - time.monotonic()
+            if left <= 0.05:
+                raise _Retryable("hết thời gian dành cho lần gửi này", ambiguous=False)
+            limits = request.extensions.get("timeout") or {}
+            request.extensions["timeout"] = {
+                k: left if v is None else min(float(v), left) for k, v in limits.items()
+            } or {"connect": left, "read": left, "write": left, "pool": left}
         try:
             return self._http.send(request)
         except _UNAMBIGUOUS as exc:

@@ -18,7 +18,11 @@ class RegistryPort(Protocol):
     """Submit a class's records, revoke one; a context manager that closes its connections."""
 
     def submit_many(
-        self, items: Iterable[SubmitItem], on_result: Callable[[Outcome], None] | None = None
+        self,
+        items: Iterable[SubmitItem],
+        on_result: Callable[[Outcome], None] | None = None,
+        *,
+        budget_s: float | None = None,
     ) -> list[Outcome]: ...
 
     def revoke(self, ma_hoc_ba: str, ly_do: str) -> RecordStatus: ...

@@ -125,3 +125,20 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
         "INSERT OR REPLACE INTO thong_tin_kho VALUES ('phien_ban_luoc_do', ?)",
         [str(SCHEMA_VERSION)],
     )
+
+
+# Views the statistics report reads (hocbaso.statistics): the levels of every subject and
+# every quality/competency with the pupil's class and grade, and the registry's refusals
+# of current records with their reason. Created with the others by ``create_schema``.
+_VIEWS += [
+    """CREATE OR REPLACE VIEW v_ket_qua_mon AS
+       SELECT k.ma_hoc_sinh, h.ma_lop, l.khoi, k.mon_hoc, k.muc_dat, k.diem_ktdk
+       FROM ket_qua_mon k JOIN hoc_sinh h USING (ma_hoc_sinh) JOIN lop l USING (ma_lop)""",
+    """CREATE OR REPLACE VIEW v_pham_chat_nang_luc AS
+       SELECT p.ma_hoc_sinh, h.ma_lop, l.khoi, p.tieu_chi, p.muc_dat
+       FROM pham_chat_nang_luc p JOIN hoc_sinh h USING (ma_hoc_sinh) JOIN lop l USING (ma_lop)""",
+    """CREATE OR REPLACE VIEW v_hoc_ba_tu_choi AS
+       SELECT b.ma_hoc_ba, b.ma_hoc_sinh, b.ma_lop, b.phien_ban, b.ma_loi, b.loi, b.cap_nhat
+       FROM hoc_ba b JOIN v_hoc_ba_hien_hanh c USING (ma_hoc_ba)
+       WHERE c.trang_thai = 'rejected'""",
+]

@@ -27,6 +27,7 @@ from hocbaso.demo.registry import StandinServer
 from hocbaso.registry.results import Refusal
 from hocbaso.resources import open_resources
 from hocbaso.states import SUBMIT, UNLOCK
+from hocbaso.statistics import school_statistics
 from hocbaso.store import Store, classes_waiting, record
 from hocbaso.submission import submit_class
 
@@ -213,6 +214,13 @@ def test_a_refused_record_waits_for_unlock_then_is_issued_as_the_same_record(
         assert (state, version, ma_loi, code) == ("rejected", 1, "SIGNATURE", None)
         stored = record(store, refused)
         assert stored is not None and stored.loi and "GVCN" in stored.loi
+        # The report shows the refusal with the registry's reason (counts; the name only in
+        # the school's own list).
+        stats = school_statistics(store, Workspace(ws).load_config())
+        shown = stats.table("bi-tu-choi").frame.to_dicts()
+        assert [(r["Lớp"], r["Mã lỗi"], r["Số học bạ"]) for r in shown] == [("1A", "SIGNATURE", 1)]
+        assert "GVCN" in shown[0]["Lý do CSDL từ chối"]
+        assert stats.table("danh-sach-bi-tu-choi").frame["Mã học bạ"].to_list() == [refused]
 
         # A rerun does not send the refused record again: it waits for the principal.
         sent = len(check.seen)
@@ -231,4 +239,6 @@ def test_a_refused_record_waits_for_unlock_then_is_issued_as_the_same_record(
         assert (state, version, ma_loi) == ("accepted", 1, None) and code
         assert set(_states(ws, "1A").values()) == {"accepted"}
         assert check.seen.count(refused) == 2
+        after = school_statistics(store, Workspace(ws).load_config())
+        assert after.table("bi-tu-choi").frame.is_empty()  # the way out closed the refusal
         assert main(["audit", "verify", "--workspace", str(ws)]) == 0

@@ -297,7 +297,7 @@ def test_build_grade_5_results(built: list[record.RecordData]) -> None:
     assert c.nangluccongnghe == "T"
     d = r["9901000004"]
     assert d.xeploai is XepLoai.CHT and d.duoclenlop is False and d.danhgiabosung is True
-    assert d.ndunghoanthanh == "Chưa hoàn thành chương trình lớp 5; ở lại lớp 5"
+    assert d.ndunghoanthanh == "Chưa hoàn thành chương trình tiểu học; ở lại lớp 5"
     assert (d.dahthanhctrinhlophoc, d.dahthanhctrinhtieuhoc) == (False, False)
     e = r["9901000005"]  # disability, not assessed: no result, no levels, record exists
     assert e.cokhuyettatkhongdanhgia is True and e.xeploai is None

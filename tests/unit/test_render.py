@@ -270,6 +270,7 @@ def test_unassessed_group_prints_blank_rows_and_flags_drive_section_6() -> None:
             dahthanhctrinhtieuhoc=False,
             dahthanhctrinhlophoc=False,
             duoclenlop=True,
+            makhoi="3",
             **dict.fromkeys(CRITERIA_ELEMENTS),
         )
     )
@@ -277,6 +278,18 @@ def test_unassessed_group_prints_blank_rows_and_flags_drive_section_6() -> None:
     assert view["hoanthanh"] == ["Chưa hoàn thành chương trình lớp học.", "Được lên lớp."]
     assert view["xeploai"] == ""
     assert view["khuyet_tat"] is True
+    # Grade 5 speaks of the primary programme, never of promotion (TT27).
+    five = record_view(
+        make_record(
+            xeploai=None,
+            ndunghoanthanh=None,
+            dahthanhctrinhtieuhoc=False,
+            dahthanhctrinhlophoc=False,
+            duoclenlop=True,
+            makhoi="5",
+        )
+    )
+    assert five["hoanthanh"] == ["Chưa hoàn thành chương trình tiểu học."]
 
 
 def test_grade_1_leaves_out_criteria_that_do_not_apply() -> None:

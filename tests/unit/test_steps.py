@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+import polars as pl
 import pytest
 
 from hocbaso.configure import configure
@@ -30,8 +31,8 @@ from hocbaso.lifecycle import print_class, revoke_record, unlock_class
 from hocbaso.lock import lock_class
 from hocbaso.model import TrangThai
 from hocbaso.registry.results import Outcome, Receipt, RecordStatus, SubmitItem
-from hocbaso.report import build_report
 from hocbaso.resources import Resources, open_resources
+from hocbaso.statistics import school_statistics
 from hocbaso.store import current_records
 from hocbaso.submission import submit_class
 from hocbaso.verification import verify_files
@@ -63,7 +64,11 @@ class FakeRegistry:
         return None
 
     def submit_many(
-        self, items: Iterable[SubmitItem], on_result: Callable[[Outcome], None] | None = None
+        self,
+        items: Iterable[SubmitItem],
+        on_result: Callable[[Outcome], None] | None = None,
+        *,
+        budget_s: float | None = None,
     ) -> list[Outcome]:
         outcomes = []
         for item in items:
@@ -193,8 +198,12 @@ def test_revoke_opens_a_new_version_and_print_uses_the_registry_lookup_url(
     assert isinstance(registry, FakeRegistry) and registry.revoked == [old.ma_hoc_ba]
     new = {r.ma_hoc_ba: r for r in current_records(res.store, ma_lop=CLASS)}[new_id]
     assert (new.phien_ban, new.thay_the, new.trang_thai) == (2, old.ma_hoc_ba, TrangThai.DRAFT)
-    states = dict(build_report(res.store).tong_quan.iter_rows())
-    assert states["revoked"] == 1 and states["draft"] >= 1
+    stats = school_statistics(res.store, res.config)
+    # Counted by the current version: the student is counted once, by the new draft.
+    assert stats.states.get("revoked", 0) == 0 and stats.states["draft"] >= 1
+    assert stats.total_records == len(current_records(res.store))
+    progress = stats.table("tien-do-theo-lop").frame.filter(pl.col("Lớp") == CLASS)
+    assert progress["Phiên bản cũ đã thu hồi"].to_list() == [1]
 
 
 def test_verify_accepts_an_issued_pdf_and_refuses_a_changed_one(
