@@ -63,6 +63,9 @@ class FileVerification:
     def indication(self) -> Indication:
         return worst(self.checks)[0]
 
+    def check_names(self) -> set[str]:
+        return {c.name for c in self.checks}
+
     @property
     def sub_indication(self) -> str | None:
         return worst(self.checks)[1]
@@ -102,6 +105,9 @@ def _schema_check(xml: bytes, name: str = "luoc-do") -> Check:
         validate_record_xml(xml)
     except RecordError as exc:
         return Check(name, "failed", exc.message, "FORMAT_FAILURE")
+    except Exception as exc:  # lxml on hostile input (entities, DTD): still a verdict
+        message = f"Tệp XML không kiểm tra được theo lược đồ ({type(exc).__name__})."
+        return Check(name, "failed", message, "FORMAT_FAILURE")
     return Check(name, "passed", "Tệp XML đúng lược đồ hocba-1.0.xsd.")
 
 

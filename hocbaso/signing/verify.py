@@ -52,8 +52,17 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from lxml import etree
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, ModificationLevel, StandardDiffPolicy
-from pyhanko.sign.diff_analysis.rules.metadata_rules import DocInfoRule, MetadataUpdateRule
+from pyhanko.sign.diff_analysis import (
+    CatalogModificationRule,
+    DSSCompareRule,
+    FormUpdatingRule,
+    ModificationLevel,
+    ObjectStreamRule,
+    SigFieldCreationRule,
+    SigFieldModificationRule,
+    StandardDiffPolicy,
+    XrefStreamRule,
+)
 from pyhanko.sign.validation import async_validate_pdf_signature, async_validate_pdf_timestamp
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.errors import NoDSSFoundError
@@ -61,7 +70,7 @@ from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator import errors as cv_errors
-from signxml.exceptions import InvalidDigest, InvalidSignature, SignXMLException
+from signxml.exceptions import InvalidDigest, InvalidSignature
 from signxml.xades import XAdESSignatureConfiguration, XAdESVerifier
 
 from hocbaso.errors import RecordError
@@ -246,6 +255,15 @@ async def _validate_certificate(
             "NO_CERTIFICATE_CHAIN_FOUND",
         )
     except (cv_errors.PathValidationError, cv_errors.InvalidCertificateError) as exc:
+        if "signature" in str(exc).lower():
+            # A chain by names only: some certificate's signature does not verify under
+            # its named issuer (a home-made CA reusing the trusted CA's name).
+            return _failed(
+                name,
+                f"Chứng thư của '{who}' không dẫn về CA gốc tin cậy: chữ ký trong chuỗi "
+                "chứng thư không khớp (có thể là CA giả mạo trùng tên).",
+                "NO_CERTIFICATE_CHAIN_FOUND",
+            )
         return _failed(
             name,
             f"Chứng thư của '{who}' không hợp lệ ({type(exc).__name__}).",
@@ -477,7 +495,7 @@ def _verify_xml_signature(root: Any, role: Role, cert: asn1_x509.Certificate) ->
         XAdESVerifier().verify(
             doc, x509_cert=x509.load_der_x509_certificate(cert.dump()), expect_config=config
         )
-    except (SignXMLException, ValueError) as exc:
+    except Exception as exc:  # signxml, lxml (DocumentInvalid), cryptography: a verdict
         # The library's English detail stays out of the Vietnamese sentence; its class
         # name is enough for whoever investigates.
         sub = (
@@ -746,16 +764,19 @@ async def async_verify_record_xml(
 
 # --------------------------------------------------------------------------- PDF
 
+_LTA = ModificationLevel.LTA_UPDATES
 STRICT_AFTER_SEAL_POLICY = StandardDiffPolicy(
     global_rules=[
-        rule
-        for rule in DEFAULT_DIFF_POLICY.global_rules
-        if not isinstance(rule, DocInfoRule | MetadataUpdateRule)
+        CatalogModificationRule(),
+        XrefStreamRule().as_qualified(_LTA),
+        ObjectStreamRule().as_qualified(_LTA),
+        DSSCompareRule().as_qualified(_LTA),
     ],
-    form_rule=DEFAULT_DIFF_POLICY.form_rule,
+    form_rule=FormUpdatingRule(field_rules=[SigFieldCreationRule(), SigFieldModificationRule()]),
 )
 """After the seal: only DSS and document timestamps (pyHanko's LTA updates), and no
-metadata change at all (pyHanko's default policy lets XMP and Info be rewritten)."""
+metadata change at all (pyHanko's default policy lets XMP and Info be rewritten, and
+generic form fields be changed)."""
 
 _ALLOWED_AFTER = (
     ModificationLevel.NONE,
