@@ -17,12 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from corpus import Case, make_corpus, seal_record
-from pki_fixtures import DEMO_ORGANISATION, DEMO_PEOPLE, write
-from unit.test_render import make_record_xml
+from conftest_helpers import demo_record
+from corpus import Case, make_corpus
+from pki_fixtures import write
 
 from hocbaso.config import Workspace
-from hocbaso.demo.pki import DemoPki, load_demo_signer
+from hocbaso.demo.pki import DemoPki
 from hocbaso.files import store_content
 from hocbaso.record import data_digest, parse_record_xml
 from hocbaso.render import RecordRenderer
@@ -30,27 +30,7 @@ from hocbaso.signing import TrustSettings
 from hocbaso.store import Store
 from hocbaso.verification import FileVerification, async_verify_bytes, verify_files
 
-PEOPLE = {p.key: p.personal_id for p in DEMO_PEOPLE}
 TEN_YEARS = dt.timedelta(days=3653)
-
-
-def demo_record(**over: object) -> bytes:
-    names = {"soddcngvcn": PEOPLE["GV01"], "soddcngiamhieu": PEOPLE["HT01"]}
-    return make_record_xml(**{**names, "tentruong": DEMO_ORGANISATION, **over})
-
-
-@pytest.fixture(scope="module")
-def sealed(
-    demo_pki: DemoPki, demo_pki_services: object, demo_trust: TrustSettings
-) -> tuple[bytes, bytes]:
-    """One record sealed as the pipeline seals it (XAdES-LTA, PAdES B-LTA)."""
-    renderer = RecordRenderer(pdf_tags=False)
-    xml = demo_record()
-    signers = {
-        r: load_demo_signer(demo_pki, k)
-        for r, k in (("gvcn", "GV01"), ("ht", "HT01"), ("condau", "con-dau"))
-    }
-    return asyncio.run(seal_record(xml, renderer.render(xml), signers, demo_pki, demo_trust))
 
 
 @pytest.fixture(scope="module")
