@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 WORKSPACE ?= ./workspace
-APT_PACKAGES := libxml2-utils xmlsec1 poppler-utils qpdf softhsm2 opensc zbar-tools
+APT_PACKAGES := libxml2-utils xmlsec1 poppler-utils qpdf softhsm2 opensc zbar-tools chromium
 PYTEST_ARGS ?=
 
 .PHONY: demo test check bootstrap apt venv bench clean-workspace

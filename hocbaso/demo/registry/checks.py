@@ -66,6 +66,16 @@ def _text(data: etree._Element, name: str) -> str:
     return (element.text or "").strip() if element is not None else ""
 
 
+def pupil_code(xml: bytes) -> str | None:
+    """The ``mahocsinh`` a record XML names (None if it cannot be read)."""
+    try:
+        root = etree.fromstring(xml, _parser())
+    except etree.XMLSyntaxError:
+        return None
+    data = root.find(_DATA)
+    return _text(data, "mahocsinh") or None if data is not None else None
+
+
 def read_facts(xml: bytes) -> RecordFacts:
     """Parse the record and read its identifying facts, or refuse it (code ``XSD``)."""
     try:
