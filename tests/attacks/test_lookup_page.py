@@ -156,7 +156,7 @@ def test_a_phone_opens_the_qr_url_and_a_tampered_pdf_is_refused(
     status, form, verdict = asyncio.run(
         _drive(f"{running.tra_cuu_url}/{code}", tampered, tmp_path / "chromium")
     )
-    assert status == "Đã cấp, đang có hiệu lực"
+    assert status == "Đã cấp — Có hiệu lực"
     assert "Kiểm tra" in form
     assert verdict == "KHÔNG HỢP LỆ"
 

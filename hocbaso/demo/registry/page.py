@@ -28,7 +28,7 @@ td{{padding:.2em .6em;vertical-align:top}} .revoked,.bad{{color:#b00;font-weight
 
 def _status(record: StoredRecord, successor: StoredRecord | None) -> str:
     if record.trang_thai == "accepted":
-        return '<span id="trang-thai" class="ok">Đã cấp, đang có hiệu lực</span>'
+        return '<span id="trang-thai" class="ok">Đã cấp — Có hiệu lực</span>'
     if successor is not None:
         code = html.escape(successor.ma_tra_cuu)
         replaced = f' — bản thay thế: <a id="ban-thay-the" href="/tra-cuu/{code}">{code}</a>'
