@@ -359,17 +359,19 @@ def pdf_document_timestamps(pdf: bytes) -> int:
     return len(reader.embedded_timestamp_signatures)
 
 
-def pdf_newest_timestamp_expiry(pdf: bytes) -> dt.datetime:
-    """When the certificate of the PDF's newest timestamp (document or signature) expires."""
+def pdf_newest_timestamp(pdf: bytes) -> tuple[dt.datetime, dt.datetime]:
+    """The time of the PDF's newest document timestamp and when its TSA certificate expires."""
     reader = PdfFileReader(BytesIO(pdf), strict=False)
-    chains = _pdf_chains(reader)
-    stamps = [s for s in reader.embedded_signatures if s.sig_object_type == "/DocTimeStamp"]
-    if stamps:
-        cert, _ = token_signer(stamps[-1].signed_data)
-    else:
-        cert = chains[-1][0]
-    moment: dt.datetime = cert["tbs_certificate"]["validity"]["not_after"].native
-    return moment
+    stamps = list(reader.embedded_timestamp_signatures)
+    if not stamps:
+        raise RecordError(
+            "Bản PDF chưa có dấu thời gian tài liệu (lưu trữ dài hạn).",
+            hint="Học bạ đóng dấu trước khi có lưu trữ dài hạn: báo cho tổ công tác.",
+        )
+    signed_data = stamps[-1].signed_data
+    cert, _ = token_signer(signed_data)
+    expiry: dt.datetime = cert["tbs_certificate"]["validity"]["not_after"].native
+    return token_time(signed_data), expiry
 
 
 async def extend_pdf_longterm(pdf: bytes, session: ServiceSession) -> bytes:

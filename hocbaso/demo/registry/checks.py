@@ -66,14 +66,14 @@ def _text(data: etree._Element, name: str) -> str:
     return (element.text or "").strip() if element is not None else ""
 
 
-def pupil_code(xml: bytes) -> str | None:
-    """The ``mahocsinh`` a record XML names (None if it cannot be read)."""
+def replaced_record(xml: bytes) -> str | None:
+    """The record a new version replaces (``madinhdanhhocbathaythe``), if it names one."""
     try:
         root = etree.fromstring(xml, _parser())
     except etree.XMLSyntaxError:
         return None
     data = root.find(_DATA)
-    return _text(data, "mahocsinh") or None if data is not None else None
+    return _text(data, "madinhdanhhocbathaythe") or None if data is not None else None
 
 
 def read_facts(xml: bytes) -> RecordFacts:

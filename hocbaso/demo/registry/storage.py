@@ -87,10 +87,10 @@ class NewRecord:
 PutResult = Literal["created", "same", "different"]
 
 
-def _pupil_code(xml: bytes) -> str | None:
-    from hocbaso.demo.registry.checks import pupil_code
+def _replaces(xml: bytes) -> str | None:
+    from hocbaso.demo.registry.checks import replaced_record
 
-    return pupil_code(xml)
+    return replaced_record(xml)
 
 
 _COLUMNS = (
@@ -168,26 +168,18 @@ class Storage:
         return _row_to_record(row) if row else None
 
     def successor(self, record: StoredRecord) -> StoredRecord | None:
-        """The issued record that replaces the revoked ``record``: the newest one received
-        after it for the same school, year and pupil (same ``mahocsinh`` in the XML)."""
+        """The issued record that replaces the revoked ``record``: one received after it,
+        of the same school and year, whose XML names it (``madinhdanhhocbathaythe``)."""
         if record.trang_thai != "revoked":
             return None
-        held = self.blobs(record.ma_hoc_ba)
-        wanted = _pupil_code(held[0]) if held else None
         with self._lock:
             rows = self._db.execute(
                 f"SELECT {_COLUMNS}, xml FROM hoc_ba WHERE ma_truong = ? AND nam_hoc = ? "
-                "AND ho_va_ten = ? AND trang_thai = 'accepted' AND received_at > ? "
-                "ORDER BY received_at DESC",
-                (
-                    record.ma_truong,
-                    record.nam_hoc,
-                    record.ho_va_ten,
-                    record.received_at.isoformat(),
-                ),
+                "AND trang_thai = 'accepted' AND received_at > ? ORDER BY received_at DESC",
+                (record.ma_truong, record.nam_hoc, record.received_at.isoformat()),
             ).fetchall()
         for row in rows:
-            if wanted is not None and _pupil_code(bytes(row["xml"])) == wanted:
+            if _replaces(bytes(row["xml"])) == record.ma_hoc_ba:
                 return _row_to_record(row)
         return None
 
