@@ -188,28 +188,28 @@ def test_honest_update_passes(name: str, corpus: dict[str, Case], offline: Trust
     assert signatures and all(s["indication"] == "TOTAL-PASSED" for s in signatures)
 
 
-def test_the_store_knows_the_current_files(
+def _both_in(
+    ws: Workspace, sealed: tuple[bytes, bytes], trust: TrustSettings, tmp: Path
+) -> list[FileVerification]:
+    """The sealed XML and PDF verified inside ``ws``."""
+    files = [write(tmp, "a.xml", sealed[0]), write(tmp, "a.pdf", sealed[1])]
+    return verify_files(ws, trust, files)
+
+
+@pytest.mark.parametrize("state", ["accepted", "revoked"])
+def test_the_store_judges_the_current_files(
+    state: str,
     sealed: tuple[bytes, bytes],
     offline: TrustSettings,
     stores: dict[str, Workspace],
     tmp_path: Path,
 ) -> None:
-    xml, pdf = sealed
-    files = [write(tmp_path, "a.xml", xml), write(tmp_path, "a.pdf", pdf)]
-    for result in verify_files(stores["accepted"], offline, files):
-        assert result.passed, result.summary()
+    for result in _both_in(stores[state], sealed, offline, tmp_path):
         assert result.check_names() >= {"kho.tep", "kho.du-lieu", "kho.trang-thai"}
-
-
-def test_a_record_revoked_in_the_store_is_reported_revoked_with_its_successor(
-    sealed: tuple[bytes, bytes],
-    offline: TrustSettings,
-    stores: dict[str, Workspace],
-    tmp_path: Path,
-) -> None:
-    xml, pdf = sealed
-    files = [write(tmp_path, "a.xml", xml), write(tmp_path, "a.pdf", pdf)]
-    for result in verify_files(stores["revoked"], offline, files):
+        if state == "accepted":
+            assert result.passed, result.summary()
+            continue
+        # Revoked in the store: reported revoked, with the version replacing it.
         assert result.indication == "TOTAL-FAILED"
         check = next(c for c in result.checks if c.name == "kho.trang-thai")
         assert check.sub_indication == "REVOKED"

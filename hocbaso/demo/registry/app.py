@@ -53,19 +53,21 @@ from hocbaso.demo.registry.storage import NewRecord, Storage, StoredRecord
 from hocbaso.registry.codes import InvalidMaTraCuu, new_ma_tra_cuu, normalize_ma_tra_cuu
 
 
-def _issued_here(record: StoredRecord, data: bytes) -> bool:
-    """The uploaded bytes are the XML or PDF issued under this code (or a PDF carrying
-    that XML)."""
+def _issued_here(storage: Storage, record: StoredRecord, data: bytes) -> bool:
+    """The uploaded bytes are the XML or PDF issued under this code, a PDF carrying that
+    XML, or that XML renewed (archive timestamps appended, ``longterm.is_renewal_of``)."""
+    from hocbaso.render import extract_record_xml
+    from hocbaso.signing.longterm import is_renewal_of
+
     digest = hashlib.sha256(data).hexdigest()
     if digest in (record.sha256, record.pdf_sha256):
         return True
-    if data.lstrip()[:5] != b"%PDF-":
-        return False
-    from hocbaso.render import extract_record_xml
-
     try:
-        return hashlib.sha256(extract_record_xml(data)).hexdigest() == record.sha256
-    except Exception:  # a hostile PDF is simply not the issued one
+        if data.lstrip()[:5] == b"%PDF-":
+            return hashlib.sha256(extract_record_xml(data)).hexdigest() == record.sha256
+        held = storage.blobs(record.ma_hoc_ba)
+        return held is not None and is_renewal_of(held[0], data)
+    except Exception:  # a hostile file is simply not the issued one
         return False
 
 
@@ -333,7 +335,7 @@ def create_app(state: StandinState) -> ASGIApp:
         checker = getattr(state.verifier, "check_file", None)
         result = await run_in_threadpool(checker, name, data) if checker else None
         successor = await run_in_threadpool(state.storage.successor, record)
-        issued = _issued_here(record, data)
+        issued = await run_in_threadpool(_issued_here, state.storage, record, data)
         page = check_page(record, successor, name, result, issued)
         return HTMLResponse(page, status_code=200)
 
