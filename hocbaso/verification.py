@@ -233,13 +233,19 @@ async def async_verify_pdf(
     pdf: bytes, trust: TrustSettings, session: ServiceSession | None = None
 ) -> tuple[VerificationReport, bytes | None]:
     """The strict profile of an issued PDF, and the XML it carries verified as well."""
-    report = await _verify_pdf_signatures(pdf, trust, session=session, long_term=True)
     try:
-        attached = extract_record_xml(pdf)
+        attached: bytes | None = extract_record_xml(pdf)
+        failed = None
     except Exception as exc:  # a verdict for every input
+        attached = None
         message = exc.message if isinstance(exc, HocBaSoError) else "PDF không mang tệp hocba.xml."
         failed = Check("pdf.tep-dinh-kem", "failed", message)
-        return VerificationReport("pdf", (*report.checks, failed), report.signatures), None
+    report = await _verify_pdf_signatures(
+        pdf, trust, session=session, long_term=True, attached=attached
+    )
+    if attached is None or failed is not None:
+        checks = (*report.checks, *([failed] if failed else []))
+        return VerificationReport("pdf", checks, report.signatures), None
     inner = _prefixed(await async_verify_xml(attached, trust, session), ATTACHED)
     checks = (
         *report.checks,

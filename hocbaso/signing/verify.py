@@ -798,11 +798,11 @@ def _signature_timestamp(sig: Any) -> tuple[cms.SignedData, dt.datetime] | None:
     return None
 
 
-def _attached_identities(pdf: bytes) -> RecordIdentities | None:
+def _attached_identities(pdf: bytes, attached: bytes | None) -> RecordIdentities | None:
     from hocbaso.render import extract_record_xml
 
     try:
-        return record_identities(parse_record(extract_record_xml(pdf)))
+        return record_identities(parse_record(attached or extract_record_xml(pdf)))
     except RecordError:
         return None
 
@@ -875,16 +875,46 @@ async def _pdf_signature_checks(
         )
     else:
         checks.append(_role_check(f"{field_name}.vai-tro", role, cert, ids))
-    checks.append(
-        await _check_certificate(
-            f"{field_name}.chung-thu", cert, list(sig.other_embedded_certs), context
-        )
-    )
+    check = _pdf_certificate_check(f"{field_name}.chung-thu", status, context)
+    if check.sub_indication == "CERTIFICATE_CHAIN_GENERAL_FAILURE":
+        # pyHanko's status names no cause: validate again (failures only) for the reason.
+        others = list(sig.other_embedded_certs)
+        check = await _validate_certificate(check.name, cert, others, context)
+    checks.append(check)
     if role == "condau":
         checks.append(
             _pdf_timestamp_check(f"{field_name}.dau-thoi-gian", status.timestamp_validity)
         )
     return checks, status
+
+
+_PDF_TRUST_MESSAGES = {
+    "REVOKED": "đã bị thu hồi trước thời điểm ký ({moment})",
+    "TRY_LATER": "không có thông tin thu hồi (OCSP/CRL) tại {moment}; kiểm tra trực tuyến "
+    "(bỏ --offline) hoặc kiểm tra lại sau",
+    "OUT_OF_BOUNDS_NO_POE": "đã hết hạn tại {moment} và không có bằng chứng thời điểm ký sớm hơn",
+    "NOT_YET_VALID": "chưa có hiệu lực tại {moment}",
+    "NO_CERTIFICATE_CHAIN_FOUND": "không dẫn về một CA gốc tin cậy (hoặc chuỗi chứng thư giả "
+    "mạo trùng tên)",
+}
+
+
+def _pdf_certificate_check(name: str, status: Any, context: ValidationContext) -> Check:
+    """pyHanko's verdict on the signer's certificate (validated in ``context``, at its
+    moment) as a check: its AdES sub-indication is the check's."""
+    who = status.signing_cert.subject.native.get("common_name", "")
+    moment = _when(context.moment) if context.moment is not None else "hiện tại"
+    if status.trusted and not status.revoked:
+        return _passed(
+            name,
+            f"Chứng thư của '{who}' hợp lệ tại {moment}, dẫn về CA gốc tin cậy, chưa bị thu hồi.",
+        )
+    indic = status.trust_problem_indic
+    sub = "REVOKED" if status.revoked else (indic.name if indic is not None else "GENERIC")
+    reason = _PDF_TRUST_MESSAGES.get(sub, "không hợp lệ ({sub})").format(moment=moment, sub=sub)
+    if sub == "TRY_LATER":
+        return Check(name, "could_not_check", f"Chứng thư của '{who}': {reason}.", sub)
+    return _failed(name, f"Chứng thư của '{who}' {reason}.", sub)
 
 
 def _pdf_timestamp_check(name: str, ts: Any) -> Check:
@@ -937,6 +967,7 @@ async def _verify_pdf(
     expect: Sequence[Role],
     evidence: _Evidence,
     long_term: bool,
+    attached: bytes | None,
 ) -> VerificationReport:
     at = _now(trust)
     reader = PdfFileReader(BytesIO(pdf), strict=False)
@@ -950,7 +981,7 @@ async def _verify_pdf(
         evidence.crls += [crl.CertificateList.load(ref.get_object().data) for ref in dss.crls]
     except NoDSSFoundError:
         pass
-    ids = _attached_identities(pdf)
+    ids = _attached_identities(pdf, attached)
     present = [sig.field_name for sig in signatures]
     wanted = [FIELD_NAMES[r] for r in expect]
     checks: list[Check] = []
@@ -1021,6 +1052,7 @@ async def async_verify_record_pdf(
     session: ServiceSession | None = None,
     context: ValidationContext | None = None,
     long_term: bool = False,
+    attached: bytes | None = None,
 ) -> VerificationReport:
     """Check the PAdES signatures of the printable copy against ``trust``.
 
@@ -1028,11 +1060,12 @@ async def async_verify_record_pdf(
     more is fetched only with ``trust.allow_fetching``. With a ``context`` from the
     caller (the registry's: current answers, fetched online and shared across records)
     every signature is validated in it instead. ``long_term``: the strict profile of an
-    issued record. Never raises for a bad file.
+    issued record; ``attached``: the XML the PDF carries, when the caller has it already
+    (its signers are the roles' expected people). Never raises for a bad file.
     """
     evidence = _Evidence(trust, session, fixed=context)
     try:
-        return await _verify_pdf(pdf, trust, expect, evidence, long_term)
+        return await _verify_pdf(pdf, trust, expect, evidence, long_term, attached)
     except Exception as exc:  # a verdict for every input
         return _file_failure("pdf", exc)
 
