@@ -31,7 +31,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import duckdb
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -40,21 +39,20 @@ from hocbaso.config import Workspace
 from hocbaso.demo.pki import load_demo_pki
 from hocbaso.signing import ServiceSession, TrustSettings
 from hocbaso.signing.longterm import pdf_document_timestamps
+from hocbaso.store import Store
 from hocbaso.verification import async_verify_bytes
 
 CHAIN_BELOW_ROOT = 2  # signer (or TSA) and the issuing CA, in the demo PKI
 
 
 def _issued(ws: Path, n: int) -> list[tuple[Path, Path]]:
-    con = duckdb.connect(str(ws / "hbs.duckdb"), read_only=True)
-    try:
+    # Read-only (a snapshot while a run holds the store): sealed records are issued ones.
+    with Store(Workspace(ws).store_path).read_only() as con:
         rows = con.execute(
-            "SELECT xml_path, pdf_path FROM v_hoc_ba WHERE trang_thai = 'accepted' "
-            "ORDER BY ma_hoc_ba LIMIT ?",
+            "SELECT xml_path, pdf_path FROM v_hoc_ba "
+            "WHERE trang_thai IN ('sealed', 'submitted', 'accepted') ORDER BY ma_hoc_ba LIMIT ?",
             [n],
         ).fetchall()
-    finally:
-        con.close()
     return [(ws / x, ws / p) for x, p in rows]
 
 
