@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 WORKSPACE ?= ./workspace
-APT_PACKAGES := libxml2-utils xmlsec1 poppler-utils qpdf softhsm2 opensc zbar-tools
+APT_PACKAGES := libxml2-utils xmlsec1 poppler-utils qpdf softhsm2 opensc zbar-tools chromium
 # Two pytest workers, one test file each at a time: the tests use free ports and their own
 # workspaces, so they run side by side (the suite also passes while a demo runs).
 PYTEST_WORKERS ?= 2

@@ -211,7 +211,27 @@ def _opts_verify(p: argparse.ArgumentParser) -> None:
         nargs="+",
         type=Path,
         metavar="TỆP",
-        help="tệp học bạ (.xml hoặc .pdf) cần kiểm tra",
+        help="tệp học bạ (.xml hoặc .pdf) cần kiểm tra (một hoặc nhiều)",
+    )
+    p.add_argument(
+        "--at",
+        default=None,
+        metavar="NGÀY",
+        help="kiểm tra như tại thời điểm này (YYYY-MM-DD hoặc ISO 8601; mặc định: bây giờ)",
+    )
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="chỉ dùng dữ liệu trong tệp và chứng thư gốc tin cậy; không truy cập mạng",
+    )
+    p.add_argument("--json", dest="as_json", action="store_true", help="in kết quả dạng JSON")
+    p.add_argument(
+        "--trust",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PEM",
+        help="chứng thư gốc tin cậy (dùng khi không có thư mục làm việc; lặp lại được)",
     )
 
 
@@ -227,6 +247,13 @@ def _opts_registry(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="CỔNG",
         help="cổng lắng nghe (mặc định: cổng đã ghi)",
+    )
+    p.add_argument(
+        "--host",
+        default=None,
+        metavar="ĐỊA_CHỈ",
+        help="địa chỉ lắng nghe, ví dụ 0.0.0.0 để máy khác trong mạng LAN mở được "
+        "(mặc định: chỉ máy này, 127.0.0.1)",
     )
 
 
@@ -348,9 +375,16 @@ def _dispatch(args: argparse.Namespace, workspace: Path) -> int:
     if verb == "server":
         return commands.server(workspace, args.action)
     if verb == "registry":
-        return commands.registry_serve(workspace, args.port)
+        return commands.registry_serve(workspace, args.port, args.host)
     if verb == "verify":
-        return commands.verify(workspace, args.files)
+        return commands.verify(
+            workspace,
+            args.files,
+            at=args.at,
+            offline=args.offline,
+            as_json=args.as_json,
+            trust_files=args.trust,
+        )
     if verb == "audit":
         return commands.audit_verify(workspace)
     from hocbaso.workspace_lock import workspace_lock

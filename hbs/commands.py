@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import datetime as dt
 import sys
 import time
 from collections.abc import Callable
@@ -11,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from hbs.prefect_server import PrefectApi, ensure_server, stop_server
-from hocbaso.config import Workspace
+from hocbaso.config import CONFIG_FILE, Workspace
 from hocbaso.demo import bundled
 from hocbaso.errors import ConfigurationError
+from hocbaso.signing.trust import TrustSettings
 
 RunFlow = Callable[..., Any]
 
@@ -187,28 +190,84 @@ def server(workspace: Path, action: str) -> int:
     return 0
 
 
-def registry_serve(workspace: Path, port: int | None) -> int:
+def registry_serve(workspace: Path, port: int | None, host: str | None = None) -> int:
     from hocbaso.resources import open_resources
 
     res = open_resources(workspace)
     with res.credentials.services():  # the stand-in checks revocation with the demo PKI
-        res.registry.serve_forever(res.trust, port)
+        res.registry.serve_forever(res.trust, port, host)
     return 0
 
 
-def verify(workspace: Path, files: list[Path]) -> int:
-    from hocbaso.resources import open_resources
-    from hocbaso.verification import verify_files
+def _verification_moment(text: str) -> dt.datetime:
+    """``--at``: a date (midnight UTC) or an ISO 8601 time (UTC when no offset is given)."""
+    try:
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text)
+            return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"Thời điểm kiểm tra '{text}' không đúng định dạng.",
+            hint="Dùng --at YYYY-MM-DD (ví dụ 2036-12-31) "
+            "hoặc ISO 8601 (2036-12-31T08:00:00+07:00).",
+        ) from exc
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
-    res = open_resources(workspace)
-    # Demo certificates are checked against the demo PKI's OCSP/CRL, served while verifying.
-    with res.running(pki=True):
-        reports = verify_files(res.ws, res.trust, files)
-    ok = True
-    for report in reports:
-        print(report.summary())
-        ok = ok and report.passed
-    return 0 if ok else 1
+
+def _verification_settings(
+    workspace: Path, trust_files: list[Path], *, at: str | None, offline: bool
+) -> tuple[Any, TrustSettings]:
+    """The workspace's resources (None outside one) and the trust `hbs verify` uses:
+    ``--trust`` roots if given, else the workspace's; ``--offline`` fetches nothing."""
+    from hocbaso.resources import open_resources
+
+    res = None
+    if (workspace / CONFIG_FILE).is_file():
+        res = open_resources(workspace)
+    if trust_files:
+        trust = TrustSettings.from_files(trust_files)
+    elif res is not None:
+        trust = res.trust
+    else:
+        raise ConfigurationError(
+            f"Không có thư mục làm việc tại {workspace} nên chưa biết tin cậy CA gốc nào.",
+            hint="Chỉ ra thư mục làm việc bằng --workspace, "
+            "hoặc chứng thư gốc bằng --trust tệp.pem.",
+        )
+    moment = _verification_moment(at) if at else None
+    trust = dataclasses.replace(
+        trust, allow_fetching=trust.allow_fetching and not offline, moment=moment
+    )
+    return res, trust
+
+
+def verify(
+    workspace: Path,
+    files: list[Path],
+    *,
+    at: str | None = None,
+    offline: bool = False,
+    as_json: bool = False,
+    trust_files: list[Path] | None = None,
+) -> int:
+    import contextlib
+    import json
+
+    from hocbaso.verification import verdicts_json, verify_files
+
+    res, trust = _verification_settings(workspace, trust_files or [], at=at, offline=offline)
+    # Online, demo certificates are checked against the demo PKI's OCSP/CRL, served while
+    # verifying; offline nothing is started and only what the files carry counts.
+    running = res.running(pki=True) if res is not None and not offline else contextlib.nullcontext()
+    with running:
+        reports = verify_files(res.ws if res is not None else None, trust, files)
+    if as_json:
+        print(json.dumps(verdicts_json(reports), ensure_ascii=False, indent=2))
+    else:
+        for report in reports:
+            print(report.summary())
+    return 0 if reports and all(r.passed for r in reports) else 1
 
 
 def audit_verify(workspace: Path) -> int:

@@ -30,6 +30,7 @@ from hocbaso.signing import (
     async_sign_record_pdf,
     async_sign_record_xml,
 )
+from hocbaso.signing.longterm import extend_pdf_longterm, extend_xml_longterm
 from hocbaso.states import SIGN_STEPS
 from hocbaso.steps import StepOutcome
 from hocbaso.store import RecordChange, StoredRecord, current_records, transition
@@ -73,9 +74,13 @@ async def _sign_batch(
             signed_xml = await async_sign_record_xml(
                 xml, signer, role, timestamper=session.timestamper if role == "condau" else None
             )
+            if role == "condau":  # XAdES-LTA before the PDF seal attaches it (longterm.py)
+                signed_xml = await extend_xml_longterm(signed_xml, session)
             signed_pdf = await async_sign_record_pdf(
                 pdf, signer, role, signed_xml=signed_xml, session=session
             )
+            if role == "condau":  # DSS and a document timestamp: PAdES B-LTA
+                signed_pdf = await extend_pdf_longterm(signed_pdf, session)
             xml_path, xml_sha = store_content(ws, signed_xml, ".xml")
             pdf_path, _ = store_content(ws, signed_pdf, ".pdf")
             changes.append(

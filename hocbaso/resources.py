@@ -77,7 +77,9 @@ class RegistryAccess(Protocol):
     def services(self, trust: TrustSettings) -> AbstractContextManager[object]:
         """What must run on this machine while submitting or revoking (the stand-in)."""
 
-    def serve_forever(self, trust: TrustSettings, port: int | None) -> None:
+    def serve_forever(
+        self, trust: TrustSettings, port: int | None, host: str | None = None
+    ) -> None:
         """Serve in the foreground (`hbs registry serve`); refused for the real registry."""
 
 

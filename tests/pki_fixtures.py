@@ -42,6 +42,9 @@ RECORD_XML = """<?xml version="1.0" encoding="UTF-8"?>
     <trichluc>0</trichluc>
     <madinhdanhhocba>6f1c2d3e-0000-4000-8000-000000000001</madinhdanhhocba>
     <hoten>Phạm Thị Mười Một</hoten>
+    <tentruong>Trường Tiểu học Kim Đồng</tentruong>
+    <soddcngiamhieu>001180000002</soddcngiamhieu>
+    <soddcngvcn>001190000001</soddcngvcn>
     <dsbangdiem>
       <bangdiem><mamonhoc>TV</mamonhoc><tenmonhoc>Tiếng Việt</tenmonhoc>
         <mucdatduoc>T</mucdatduoc><diemkiemtradinhky>9</diemkiemtradinhky></bangdiem>

@@ -78,12 +78,21 @@ def signer_extensions() -> list[dict[str, Any]]:
 def base_config(host: str, port: int, now: dt.datetime) -> dict[str, Any]:
     """Root, issuing CA, TSA and OCSP responder with their services at ``host:port``.
 
-    CA certificates last ten years, service certificates five; CRLs are simulated as
-    published daily. People are added with ``add_subject``.
+    CA certificates last thirty years and the TSA's twenty (a record must stay
+    verifiable for decades: the newest timestamp's certificate bounds its proof of
+    existence until the archive timestamp is renewed), the OCSP responder's five;
+    CRLs are simulated as published daily. People are added with ``add_subject``.
     """
     start = now - dt.timedelta(days=1)
-    ca_validity = {"valid-from": when(start), "valid-to": when(start + dt.timedelta(days=3650))}
-    svc_validity = {"valid-from": when(start), "valid-to": when(start + dt.timedelta(days=1825))}
+
+    def valid_for(days: int) -> dict[str, str]:
+        return {"valid-from": when(start), "valid-to": when(start + dt.timedelta(days=days))}
+
+    ca_validity, tsa_validity, svc_validity = (
+        valid_for(30 * 365),
+        valid_for(20 * 365),
+        valid_for(1825),
+    )
     return {
         "external-url-prefix": f"http://{host}:{port}",
         "keysets": {ARCH: {"path-prefix": "keys", "keys": {}}},
@@ -116,7 +125,7 @@ def base_config(host: str, port: int, now: dt.datetime) -> dict[str, Any]:
                         "subject": TSA,
                         "issuer": CA,
                         "serial": 3,
-                        "validity": svc_validity,
+                        "validity": tsa_validity,
                         "extensions": [
                             {
                                 "id": "key_usage",

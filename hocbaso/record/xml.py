@@ -49,6 +49,17 @@ _Q = "{%s}%%s" % NS  # noqa: UP031 - a template for qualified names
 _SAFE_PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, remove_blank_text=False, huge_tree=False
 )
+# For reading values: a comment or processing instruction inside a text value
+# (``Lê Đìn<!---->h Kiên``) must not cut the value short, so they are dropped while
+# parsing and the text around them is read as one.
+_READ_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    remove_blank_text=False,
+    huge_tree=False,
+    remove_comments=True,
+    remove_pis=True,
+)
 
 _BOOL_FIELDS = frozenset(f.name for f in fields(RecordData) if f.type in ("bool", "bool | None"))
 _DATE_FIELDS = frozenset(
@@ -248,14 +259,19 @@ def validate_record_xml(xml: bytes) -> None:
 # ------------------------------------------------------------------ digest and parsing
 
 
-def _parse(xml: bytes) -> etree._Element:
+def _parse(xml: bytes, parser: etree.XMLParser = _SAFE_PARSER) -> etree._Element:
     try:
-        root = etree.fromstring(xml, parser=_SAFE_PARSER)
+        root = etree.fromstring(xml, parser=parser)
     except etree.XMLSyntaxError as exc:
         raise RecordError(
             f"XML học bạ không đúng cú pháp (dòng {exc.lineno}).",
             hint="Dùng tệp XML do hệ thống tạo ra; không sửa tay tệp XML của học bạ.",
         ) from exc
+    if root.getroottree().docinfo.internalDTD is not None:
+        raise RecordError(
+            "XML học bạ có khai báo DOCTYPE/thực thể (entity), điều học bạ số không dùng.",
+            hint="Dùng tệp XML do hệ thống tạo ra; không sửa tay tệp XML của học bạ.",
+        )
     data = root.find(_Q % DATA_ELEMENT)
     if root.tag != _Q % ROOT_ELEMENT or data is None:
         raise RecordError(
@@ -296,8 +312,9 @@ def _row(element: etree._Element, row_type: type) -> Any:
 
 def parse_record_xml(xml: bytes) -> RecordData:
     """The ``RecordData`` a record XML holds (signatures ignored); the inverse of
-    ``record_xml``. Raises ``RecordError`` if the bytes are not a record."""
-    data = _parse(xml)
+    ``record_xml``. Raises ``RecordError`` if the bytes are not a record. Comments and
+    processing instructions inside values are read through, not as the value's end."""
+    data = _parse(xml, _READ_PARSER)
     known = {f.name: str(f.type) for f in fields(RecordData)}
     values: dict[str, Any] = {"quatrinhhoctap": [], "dsbangdiem": [], "dsnhanxettieuchi": []}
     try:

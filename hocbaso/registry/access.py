@@ -35,7 +35,9 @@ class RealRegistry:
     def services(self, trust: TrustSettings) -> AbstractContextManager[object]:
         return nullcontext()
 
-    def serve_forever(self, trust: TrustSettings, port: int | None) -> None:
+    def serve_forever(
+        self, trust: TrustSettings, port: int | None, host: str | None = None
+    ) -> None:
         raise ConfigurationError(
             "Thư mục làm việc này nộp học bạ lên CSDL Học bạ số thật; không có máy chủ giả lập "
             "nào để chạy.",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,6 +53,45 @@ class Store:
                 hint="Chạy `hbs init --source <tệp dữ liệu>` để khởi tạo dữ liệu trước.",
             )
         con = self._open()
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def read_only(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection, also while another process holds the store for writing.
+
+        DuckDB lets only one process open a file for writing; a reader that finds it held
+        reads a snapshot copy of the file (and its WAL) instead, so `hbs verify` works
+        while a run holds the store. The snapshot is what the writer had flushed then.
+        """
+        if not self.exists():
+            raise StoreError(
+                f"Chưa có kho dữ liệu {self.path}.",
+                hint="Chạy `hbs init --source <tệp dữ liệu>` để khởi tạo dữ liệu trước.",
+            )
+        try:
+            con = duckdb.connect(str(self.path), read_only=True)
+        except duckdb.IOException:
+            with tempfile.TemporaryDirectory(prefix="hbs-kho-") as tmp:
+                copy = Path(tmp) / self.path.name
+                shutil.copyfile(self.path, copy)
+                wal = self.path.with_name(self.path.name + ".wal")
+                if wal.is_file():
+                    shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
+                try:
+                    con = duckdb.connect(str(copy), read_only=False)
+                except duckdb.Error as exc:
+                    raise StoreError(
+                        f"Không đọc được kho dữ liệu {self.path.name} (kể cả bản sao chụp).",
+                        hint="Chờ lệnh hbs đang chạy xong rồi kiểm tra lại.",
+                    ) from exc
+                try:
+                    yield con
+                finally:
+                    con.close()
+            return
         try:
             yield con
         finally:

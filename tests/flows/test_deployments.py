@@ -45,6 +45,17 @@ def test_prefect_yaml_deploys_the_deadline_schedules(prefect_api: str, tmp_path:
     assert crons == [("0 8 5,10,14 5 *", "Asia/Ho_Chi_Minh")]
     bo_sung = deployments["han-nop-bo-sung"].schedules[0].schedule
     assert (bo_sung.cron, bo_sung.timezone) == ("0 8 15,20,24 8 *", "Asia/Ho_Chi_Minh")
-    for name in ("han-nop-chinh", "ky-gvcn", "ky-hieu-truong", "dong-dau", "nop-csdl"):
+    renewal = deployments["gia-han-luu-tru"]
+    assert renewal.parameters["bien_do_ngay"] == 730
+    renewal_cron = renewal.schedules[0].schedule
+    assert (renewal_cron.cron, renewal_cron.timezone) == ("0 2 1 * *", "Asia/Ho_Chi_Minh")
+    for name in (
+        "han-nop-chinh",
+        "ky-gvcn",
+        "ky-hieu-truong",
+        "dong-dau",
+        "nop-csdl",
+        "gia-han-luu-tru",
+    ):
         assert deployments[name].global_concurrency_limit is not None, name
         assert deployments[name].global_concurrency_limit.limit == 1, name

@@ -78,7 +78,9 @@ def test_independent_tools_agree_on_every_record(demo_workspace: Path, tmp_path:
             result = xmlsec_verify(xml, root, node)
             assert result.returncode == 0, (node, result.stderr)
         found, valid, out = pdfsig_valid_count(pdf)
-        assert found >= 3 and valid == found, out
+        # pdfsig verifies the three CAdES signatures but not the document timestamp
+        # (ETSI.RFC3161, "not yet verified"); `hbs verify` checks that one.
+        assert found == 4 and valid == 3 and "DauThoiGianLuuTru1" in out, out
         check = qpdf_check(pdf)
         assert check.returncode == 0, check.stdout + check.stderr
         # The sealed PDF carries exactly the sealed XML the store (and the registry) hold.
@@ -224,3 +226,59 @@ def test_revoke_then_reissue_a_new_version_that_references_the_old(
     xml = (demo_workspace / rows[1][4]).read_text(encoding="utf-8")
     assert f"<madinhdanhhocbathaythe>{old}</madinhdanhhocbathaythe>" in xml
     assert "<phienbanthongtinhocba>2</phienbanthongtinhocba>" in xml
+
+
+def test_issued_records_stand_alone_offline_ten_years_ahead(
+    demo_workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import datetime as dt
+    import json
+
+    from hocbaso.signing.longterm import pdf_document_timestamps
+
+    row = next(r for r in _records(demo_workspace) if r[2] == "accepted")
+    xml, pdf = demo_workspace / row[5], demo_workspace / row[6]
+    assert pdf_document_timestamps(pdf.read_bytes()) == 1  # DSS and a document timestamp
+    root = load_demo_pki(Workspace(demo_workspace).pki_dir).root_certificate
+    at = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3653)).date().isoformat()
+    argv = ["verify", "--workspace", str(tmp_path / "khong-co"), "--offline", "--at", at]
+    capsys.readouterr()
+    assert main([*argv, "--json", "--trust", str(root), str(pdf), str(xml)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["indication"] == "TOTAL-PASSED"
+    assert all(s["indication"] == "TOTAL-PASSED" for s in out["signatures"])
+
+
+def test_archive_renewal_adds_one_timestamp_per_due_record_and_none_on_rerun(
+    demo_workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from flows.archive import gia_han_luu_tru
+    from hocbaso.signing.longterm import pdf_document_timestamps
+
+    con = duckdb.connect(str(demo_workspace / "hbs.duckdb"), read_only=True)
+    lop, issued = con.execute(
+        "SELECT ma_lop, count(*) FROM v_hoc_ba WHERE trang_thai IN ('sealed', 'submitted', "
+        "'accepted') GROUP BY ma_lop ORDER BY ma_lop LIMIT 1"
+    ).fetchone()
+    con.close()
+    # Thirty years of margin: every issued record of the class is due.
+    assert gia_han_luu_tru(str(demo_workspace), bien_do_ngay=30 * 365, ma_lop=lop) == issued
+    rows = [r for r in _records(demo_workspace) if r[2] == "accepted"]
+    con = duckdb.connect(str(demo_workspace / "hbs.duckdb"), read_only=True)
+    in_class = {
+        r[0]
+        for r in con.execute("SELECT ma_hoc_ba FROM v_hoc_ba WHERE ma_lop = ?", [lop]).fetchall()
+    }
+    events = con.execute(
+        "SELECT count(*) FROM su_kien WHERE hanh_dong = 'gia_han_luu_tru'"
+    ).fetchone()[0]
+    con.close()
+    assert events == issued
+    renewed = [r for r in rows if r[0] in in_class]
+    assert all(pdf_document_timestamps((demo_workspace / r[6]).read_bytes()) == 2 for r in renewed)
+    assert gia_han_luu_tru(str(demo_workspace), bien_do_ngay=30 * 365, ma_lop=lop) == 0
+    xml, pdf = demo_workspace / renewed[0][5], demo_workspace / renewed[0][6]
+    capsys.readouterr()
+    assert main(["verify", "--workspace", str(demo_workspace), str(xml), str(pdf)]) == 0
+    assert "[ĐẠT] kho.xml-dinh-kem" in capsys.readouterr().out
+    assert main(["audit", "verify", "--workspace", str(demo_workspace)]) == 0

@@ -9,6 +9,7 @@ import multiprocessing
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -48,6 +49,14 @@ NS = "urn:hocbaso:hocba:1"
 XADES = "http://uri.etsi.org/01903/v1.3.2#"
 
 
+def demo_record_xml(**over: Any) -> bytes:
+    """A record naming the demo PKI's GVCN, principal and school, so its signatures are
+    bound to their roles."""
+    people = {p.key: p.personal_id for p in DEMO_PEOPLE}
+    names = {"soddcngvcn": people["GV01"], "soddcngiamhieu": people["HT01"]}
+    return make_record_xml(**{**names, "tentruong": DEMO_ORGANISATION, **over})
+
+
 @pytest.fixture(scope="module")
 def renderer() -> RecordRenderer:
     return RecordRenderer(pdf_tags=False)
@@ -78,7 +87,7 @@ def signed(
     seal_signer: RecordSigner,
     renderer: RecordRenderer,
 ) -> tuple[bytes, bytes]:
-    xml = make_record_xml()
+    xml = demo_record_xml()
     signers = (gvcn_signer, ht_signer, seal_signer)
     return sign_record(xml, renderer.render(xml), signers, demo_pki, demo_trust)
 
@@ -143,7 +152,7 @@ def bad_timestamp(
 ) -> tuple[bytes, bytes]:
     """A sealed record whose XML seal timestamp is garbage, its PDF carrying that XML (the
     PDF seal attaches the XML it is handed): only the timestamp is wrong."""
-    xml = make_record_xml()
+    xml = demo_record_xml()
     pdf = renderer.render(xml)
     for role, signer in (("gvcn", gvcn_signer), ("ht", ht_signer)):
         (outcome,) = sign_batch([(xml, pdf)], signer, role)
@@ -194,7 +203,7 @@ def test_pdf_attaching_other_data_is_mismatch(
     renderer: RecordRenderer,
 ) -> None:
     xml, _ = signed
-    other = make_record_xml(hovaten="Trần Văn Khác")
+    other = demo_record_xml(hovaten="Trần Văn Khác")
     signers = (gvcn_signer, ht_signer, seal_signer)
     _, other_pdf = sign_record(other, renderer.render(other), signers, demo_pki, demo_trust)
     # Both documents are validly signed by the right people; only the data differs.
@@ -231,7 +240,8 @@ def signed_by(pki: DemoPki, gvcn: str, renderer: RecordRenderer) -> tuple[bytes,
         load_demo_signer(pki, "HT01"),
         load_demo_signer(pki, "con-dau"),
     )
-    xml = make_record_xml()
+    people = {p.key: p.personal_id for p in DEMO_PEOPLE}
+    xml = demo_record_xml(soddcngvcn=people[gvcn])
     return sign_record(xml, renderer.render(xml), signers, pki, trust)
 
 

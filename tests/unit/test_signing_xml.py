@@ -87,10 +87,13 @@ def test_report_passes_every_named_check(signed_xml: bytes, demo_trust: TrustSet
     assert names == [
         "chuky.thu-tu",
         "chuky-gvcn.chu-ky",
+        "chuky-gvcn.vai-tro",
         "chuky-gvcn.chung-thu",
         "chuky-ht.chu-ky",
+        "chuky-ht.vai-tro",
         "chuky-ht.chung-thu",
         "chuky-condau.chu-ky",
+        "chuky-condau.vai-tro",
         "chuky-condau.chung-thu",
         "chuky-condau.dau-thoi-gian",
     ]
@@ -159,7 +162,10 @@ def test_revoked_signer_is_refused(
 ) -> None:
     signer = load_demo_signer(demo_pki, "GV99")
     xml = sign_record_xml(record_xml, signer, "gvcn")
-    assert verify_record_xml(xml, demo_trust, expect=["gvcn"]).bottom_line
+    before = verify_record_xml(xml, demo_trust, expect=["gvcn"])
+    assert before.check("chuky-gvcn.chung-thu").status == "passed"
+    # GV99 is not the homeroom teacher the record names: bound to the role, it fails.
+    assert before.check("chuky-gvcn.vai-tro").sub_indication == "SIG_CONSTRAINTS_FAILURE"
     since = certificate_of(demo_pki.credential("GV99")).not_valid_before_utc
     revoke_identity(demo_pki, "GV99", since=since)
     report = verify_record_xml(xml, demo_trust, expect=["gvcn"])

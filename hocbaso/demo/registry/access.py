@@ -111,13 +111,15 @@ class StandinRegistry:
         with self._server(trust).serve(HOST, port) as running:
             yield running
 
-    def serve_forever(self, trust: TrustSettings, port: int | None) -> None:
+    def serve_forever(
+        self, trust: TrustSettings, port: int | None, host: str | None = None
+    ) -> None:
         """`hbs registry serve`: the stand-in in the foreground (for paper copies' lookups)."""
         from hocbaso.demo.registry.server import serve_forever
 
         serve_forever(
             self._ws.registry_stand_in_dir,
-            HOST,
+            host or HOST,
             port if port is not None else self._listening_port(),
             self._config.registry.client_id,
             self.secret(),

@@ -37,7 +37,6 @@ from hocbaso.demo.registry.answers import (
     conflict,
     invalid,
     lookup_body,
-    lookup_page,
     receipt_body,
     status_body,
     too_large,
@@ -49,8 +48,28 @@ from hocbaso.demo.registry.checks import (
     basic_checks,
 )
 from hocbaso.demo.registry.faults import DROP_KEY, FaultInjector, FaultMiddleware, Faults
+from hocbaso.demo.registry.page import check_page, lookup_page
 from hocbaso.demo.registry.storage import NewRecord, Storage, StoredRecord
 from hocbaso.registry.codes import InvalidMaTraCuu, new_ma_tra_cuu, normalize_ma_tra_cuu
+
+
+def _issued_here(storage: Storage, record: StoredRecord, data: bytes) -> bool:
+    """The uploaded bytes are the XML or PDF issued under this code, a PDF carrying that
+    XML, or that XML renewed (archive timestamps appended, ``longterm.is_renewal_of``)."""
+    from hocbaso.render import extract_record_xml
+    from hocbaso.signing.longterm import is_renewal_of
+
+    digest = hashlib.sha256(data).hexdigest()
+    if digest in (record.sha256, record.pdf_sha256):
+        return True
+    try:
+        if data.lstrip()[:5] == b"%PDF-":
+            return hashlib.sha256(extract_record_xml(data)).hexdigest() == record.sha256
+        held = storage.blobs(record.ma_hoc_ba)
+        return held is not None and is_renewal_of(held[0], data)
+    except Exception:  # a hostile file is simply not the issued one
+        return False
+
 
 _MA_HOC_BA = re.compile(r"^[A-Za-z0-9._-]{1,36}$")
 
@@ -280,7 +299,8 @@ def create_app(state: StandinState) -> ASGIApp:
             record = await run_in_threadpool(state.storage.by_ma_tra_cuu, code)
             error = ApiError(404, "NOT_FOUND", "Không có học bạ nào mang mã tra cứu này.")
         if wants_html:
-            page = lookup_page(record, None if record else error.message)
+            successor = await run_in_threadpool(state.storage.successor, record) if record else None
+            page = lookup_page(record, None if record else error.message, successor)
             return HTMLResponse(page, status_code=200 if record else 404)
         if record is None:
             raise error
@@ -288,6 +308,36 @@ def create_app(state: StandinState) -> ASGIApp:
 
     app.add_api_route(API + "/tra-cuu/{ma_tra_cuu}", lookup, methods=["GET"])
     app.add_api_route("/tra-cuu/{ma_tra_cuu}", lookup, methods=["GET"])
+
+    @app.post("/tra-cuu/{ma_tra_cuu}/kiem-tra")
+    async def check_upload(ma_tra_cuu: str, request: Request) -> Response:
+        """The public page's upload form: verify a PDF or XML of this record."""
+        try:
+            record = await run_in_threadpool(
+                state.storage.by_ma_tra_cuu, normalize_ma_tra_cuu(ma_tra_cuu)
+            )
+        except InvalidMaTraCuu as exc:
+            return HTMLResponse(lookup_page(None, exc.message), status_code=404)
+        if record is None:
+            page = lookup_page(None, "Không có học bạ nào mang mã tra cứu này.")
+            return HTMLResponse(page, status_code=404)
+        form = await request.form()
+        try:
+            upload = form.get("tep")
+            if not isinstance(upload, UploadFile):
+                return HTMLResponse(lookup_page(record, None), status_code=400)
+            data = await upload.read(state.max_body_bytes + 1)
+            name = upload.filename or "tep"
+        finally:
+            await form.close()
+        if len(data) > state.max_body_bytes:
+            raise too_large(state.max_body_bytes)
+        checker = getattr(state.verifier, "check_file", None)
+        result = await run_in_threadpool(checker, name, data) if checker else None
+        successor = await run_in_threadpool(state.storage.successor, record)
+        issued = await run_in_threadpool(_issued_here, state.storage, record, data)
+        page = check_page(record, successor, name, result, issued)
+        return HTMLResponse(page, status_code=200)
 
     if state.admin:
 

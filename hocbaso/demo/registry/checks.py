@@ -49,13 +49,31 @@ class RecordRefused(Exception):
 
 
 def _parser() -> etree.XMLParser:
-    # No entities, no network, no huge trees: the bytes come from outside.
-    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    # No entities, no network, no huge trees: the bytes come from outside. Comments and
+    # processing instructions are dropped so that one inside a value
+    # (``Lê Đìn<!---->h Kiên``) does not cut the value short.
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
 
 
 def _text(data: etree._Element, name: str) -> str:
     element = data.find(f"{{{NS}}}{name}")
     return (element.text or "").strip() if element is not None else ""
+
+
+def replaced_record(xml: bytes) -> str | None:
+    """The record a new version replaces (``madinhdanhhocbathaythe``), if it names one."""
+    try:
+        root = etree.fromstring(xml, _parser())
+    except etree.XMLSyntaxError:
+        return None
+    data = root.find(_DATA)
+    return _text(data, "madinhdanhhocbathaythe") or None if data is not None else None
 
 
 def read_facts(xml: bytes) -> RecordFacts:
@@ -66,6 +84,8 @@ def read_facts(xml: bytes) -> RecordFacts:
         raise RecordRefused(
             [Refusal("XSD", f"Tệp XML không đúng cú pháp (dòng {exc.lineno}).")]
         ) from exc
+    if root.getroottree().docinfo.internalDTD is not None:
+        raise RecordRefused([Refusal("XSD", "Tệp XML có khai báo DOCTYPE/thực thể (entity).")])
     data = root.find(_DATA)
     if root.tag != f"{{{NS}}}hocba" or data is None:
         raise RecordRefused(

@@ -47,6 +47,13 @@ def _verify_in_worker(xml: bytes, pdf: bytes) -> list[Refusal]:
     return _worker_verifier(xml, pdf)
 
 
+def _check_in_worker(name: str, data: bytes) -> object:
+    check = getattr(_worker_verifier, "check_file", None)
+    if check is None:
+        return None
+    return check(name, data)
+
+
 def default_workers() -> int:
     """One worker per core, at least one."""
     return max(1, os.cpu_count() or 1)
@@ -99,6 +106,11 @@ class VerifierPool:
                     self._pool = None
             _stop(pool)
             return self._current().submit(_verify_in_worker, xml, pdf).result()
+
+    def check_file(self, name: str, data: bytes) -> object:
+        """The public page's verification of one uploaded file, in a worker process
+        (``None`` if the workers' verifier cannot check files)."""
+        return self._current().submit(_check_in_worker, name, data).result()
 
     def worker_pids(self) -> list[int]:
         """The pids of the worker processes started so far (for tests and diagnostics)."""

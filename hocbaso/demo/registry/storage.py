@@ -86,6 +86,13 @@ class NewRecord:
 
 PutResult = Literal["created", "same", "different"]
 
+
+def _replaces(xml: bytes) -> str | None:
+    from hocbaso.demo.registry.checks import replaced_record
+
+    return replaced_record(xml)
+
+
 _COLUMNS = (
     "ma_hoc_ba, ma_tra_cuu, sha256, pdf_sha256, received_at, trang_thai, revoked_at, "
     "client_id, ma_truong, truong, ho_va_ten, nam_hoc"
@@ -159,6 +166,22 @@ class Storage:
                 f"SELECT {_COLUMNS} FROM hoc_ba WHERE ma_tra_cuu = ?", (ma_tra_cuu,)
             ).fetchone()
         return _row_to_record(row) if row else None
+
+    def successor(self, record: StoredRecord) -> StoredRecord | None:
+        """The issued record that replaces the revoked ``record``: one received after it,
+        of the same school and year, whose XML names it (``madinhdanhhocbathaythe``)."""
+        if record.trang_thai != "revoked":
+            return None
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS}, xml FROM hoc_ba WHERE ma_truong = ? AND nam_hoc = ? "
+                "AND trang_thai = 'accepted' AND received_at > ? ORDER BY received_at DESC",
+                (record.ma_truong, record.nam_hoc, record.received_at.isoformat()),
+            ).fetchall()
+        for row in rows:
+            if _replaces(bytes(row["xml"])) == record.ma_hoc_ba:
+                return _row_to_record(row)
+        return None
 
     def blobs(self, ma_hoc_ba: str) -> tuple[bytes, bytes] | None:
         """The XML and PDF bytes held for ``ma_hoc_ba`` (for tests and inspection)."""

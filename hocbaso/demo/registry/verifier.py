@@ -13,6 +13,7 @@ import functools
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from asn1crypto import x509 as asn1_x509
 
@@ -25,6 +26,7 @@ from hocbaso.signing import async_verify_record_pdf as _async_verify_pdf
 from hocbaso.signing import async_verify_record_xml as _async_verify_xml
 from hocbaso.signing.trust import RevocationMode, revocation_data_expiry
 from hocbaso.signing.verify import CertificateVerdicts
+from hocbaso.verification import FileVerification, async_verify_bytes
 
 REGISTRY_KEEP_S = 300.0
 """How long the registry's verifier keeps revocation answers at most (they are also
@@ -91,6 +93,17 @@ class RegistryVerifier:
                 self._loop = asyncio.new_event_loop()
             refusals = self._loop.run_until_complete(self._verify_signatures(xml, pdf))
         return refusals + _mismatch(xml, pdf)
+
+    def check_file(self, name: str, data: bytes) -> FileVerification:
+        """The public page's verification of one uploaded PDF or XML (strict profile)."""
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+            return self._loop.run_until_complete(self._check_file(name, data))
+
+    async def _check_file(self, name: str, data: bytes) -> FileVerification:
+        session = await self._current_session()
+        return await async_verify_bytes(None, self._trust, Path(name), data, session)
 
     async def _current_session(self) -> ServiceSession:
         session = self._session
