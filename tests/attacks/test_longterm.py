@@ -166,3 +166,30 @@ def test_verify_reads_the_store_while_another_process_holds_it(
         holder.wait()
         if holder.stdout is not None:
             holder.stdout.close()
+
+
+def test_hbs_verify_gives_every_file_its_verdict(
+    sealed: tuple[bytes, bytes],
+    demo_pki: DemoPki,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    files = [
+        write(tmp_path, "hong.pdf", b"%PDF-1.7\n" + b"\x00" * 100),
+        tmp_path / "khong-co.xml",
+        write(tmp_path, "hocba.xml", sealed[0]),
+        write(
+            tmp_path, "rac.xml", b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>"
+        ),
+    ]
+    argv = ["verify", "--workspace", str(tmp_path / "khong-co"), "--offline", "--json"]
+    code = main([*argv, "--trust", str(demo_pki.root_certificate), *map(str, files)])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1
+    verdicts = {Path(f["file"]).name: f["indication"] for f in out["files"]}
+    assert verdicts == {
+        "hong.pdf": "TOTAL-FAILED",
+        "khong-co.xml": "TOTAL-FAILED",
+        "hocba.xml": "TOTAL-PASSED",
+        "rac.xml": "TOTAL-FAILED",
+    }
