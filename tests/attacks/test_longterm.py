@@ -193,3 +193,18 @@ def test_hbs_verify_gives_every_file_its_verdict(
         "hocba.xml": "TOTAL-PASSED",
         "rac.xml": "TOTAL-FAILED",
     }
+
+
+def test_as_of_a_day_before_the_seal_the_record_did_not_exist(
+    sealed: tuple[bytes, bytes], demo_pki: DemoPki
+) -> None:
+    trust = TrustSettings.from_files(
+        [demo_pki.root_certificate],
+        allow_fetching=False,
+        moment=dt.datetime.now(dt.UTC) - dt.timedelta(days=1),
+    )
+    xml_report = verify_record_xml(sealed[0], trust, long_term=True)
+    pdf_report = verify_record_pdf(sealed[1], trust, long_term=True)
+    assert xml_report.check("chuky-condau.thoi-diem").sub_indication == "NO_POE"
+    assert pdf_report.check("ChuKyConDau.thoi-diem").sub_indication == "NO_POE"
+    assert xml_report.indication == pdf_report.indication == "INDETERMINATE"
