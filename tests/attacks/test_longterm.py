@@ -21,6 +21,7 @@ from pki_fixtures import write
 from hbs.cli import main
 from hocbaso.demo.pki import DemoPki, certificate_of, load_demo_signer, revoke_identity
 from hocbaso.render import RecordRenderer, extract_record_xml
+from hocbaso.renewal import is_due
 from hocbaso.signing import ServiceSession, TrustSettings, verify_record_pdf, verify_record_xml
 from hocbaso.signing.longterm import (
     extend_pdf_longterm,
@@ -135,6 +136,13 @@ def test_renewal_adds_one_timestamp_and_the_renewed_files_verify(
     offline = TrustSettings.from_files([demo_pki.root_certificate], allow_fetching=False)
     assert verify_record_xml(new_xml, offline, long_term=True).bottom_line
     assert verify_record_pdf(new_pdf, offline, long_term=True).bottom_line
+    # When a record is due: within the margin, and not just renewed.
+    now, years = dt.datetime.now(dt.UTC), dt.timedelta(days=365)
+    assert is_due(pdf, xml, now, margin=30 * years).due
+    assert not is_due(pdf, xml, now, margin=1 * years).due
+    assert not is_due(new_pdf, new_xml, now, margin=30 * years).due  # renewed today
+    later = now + dt.timedelta(days=40)
+    assert is_due(new_pdf, new_xml, later, margin=30 * years).due
 
 
 def test_verify_reads_the_store_while_another_process_holds_it(
