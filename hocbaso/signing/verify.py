@@ -277,6 +277,16 @@ async def _validate_certificate(
     )
 
 
+def _not_yet(name: str, sealed: dt.datetime, at: dt.datetime) -> Check:
+    """Validating as of a time before the seal's timestamp: the record did not exist yet."""
+    return _failed(
+        name,
+        f"Học bạ được đóng dấu lúc {_when(sealed)}, sau thời điểm kiểm tra {_when(at)}: "
+        "khi đó học bạ chưa tồn tại.",
+        "NO_POE",
+    )
+
+
 def _expiry_check(name: str, path: Any, at: dt.datetime) -> Check:
     """The newest timestamp's TSA chain must still be valid at ``at`` (its PoE runs out)."""
     certs = list(path) if path is not None else []
@@ -658,6 +668,8 @@ async def _verify_xml(
         seal_ok = crypto.get("condau") is not None and crypto["condau"].status == "passed"
         if ts_time is not None and seal_ok and ts_time <= at + _TOLERANCE:
             best = ts_time
+        elif ts_time is not None:
+            seal_checks.append(_not_yet(f"{sid}.thoi-diem", ts_time, at))
         props = seal[0].find(
             f"{_D}Object/{_X}QualifyingProperties/{_X}UnsignedProperties/"
             f"{_X}UnsignedSignatureProperties"
@@ -1056,6 +1068,8 @@ async def _verify_pdf(
         results["condau"], _ = await _pdf_signature_checks(
             seal_sig, "condau", evidence, seal_best, ids, strict=long_term
         )
+        if found is not None and found[1] > at + _TOLERANCE:
+            results["condau"].append(_not_yet(f"{FIELD_NAMES['condau']}.thoi-diem", found[1], at))
         crypto = [c for c in results["condau"] if c.name.endswith((".chu-ky", ".dau-thoi-gian"))]
         if all(c.status == "passed" for c in crypto):
             best = seal_best

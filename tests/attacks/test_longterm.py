@@ -21,6 +21,7 @@ from pki_fixtures import write
 from hbs.cli import main
 from hocbaso.demo.pki import DemoPki, certificate_of, load_demo_signer, revoke_identity
 from hocbaso.render import RecordRenderer, extract_record_xml
+from hocbaso.renewal import is_due
 from hocbaso.signing import ServiceSession, TrustSettings, verify_record_pdf, verify_record_xml
 from hocbaso.signing.longterm import (
     extend_pdf_longterm,
@@ -135,6 +136,13 @@ def test_renewal_adds_one_timestamp_and_the_renewed_files_verify(
     offline = TrustSettings.from_files([demo_pki.root_certificate], allow_fetching=False)
     assert verify_record_xml(new_xml, offline, long_term=True).bottom_line
     assert verify_record_pdf(new_pdf, offline, long_term=True).bottom_line
+    # When a record is due: within the margin, and not just renewed.
+    now, years = dt.datetime.now(dt.UTC), dt.timedelta(days=365)
+    assert is_due(pdf, xml, now, margin=30 * years).due
+    assert not is_due(pdf, xml, now, margin=1 * years).due
+    assert not is_due(new_pdf, new_xml, now, margin=30 * years).due  # renewed today
+    later = now + dt.timedelta(days=40)
+    assert is_due(new_pdf, new_xml, later, margin=30 * years).due
 
 
 def test_verify_reads_the_store_while_another_process_holds_it(
@@ -166,3 +174,45 @@ def test_verify_reads_the_store_while_another_process_holds_it(
         holder.wait()
         if holder.stdout is not None:
             holder.stdout.close()
+
+
+def test_hbs_verify_gives_every_file_its_verdict(
+    sealed: tuple[bytes, bytes],
+    demo_pki: DemoPki,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    files = [
+        write(tmp_path, "hong.pdf", b"%PDF-1.7\n" + b"\x00" * 100),
+        tmp_path / "khong-co.xml",
+        write(tmp_path, "hocba.xml", sealed[0]),
+        write(
+            tmp_path, "rac.xml", b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>"
+        ),
+    ]
+    argv = ["verify", "--workspace", str(tmp_path / "khong-co"), "--offline", "--json"]
+    code = main([*argv, "--trust", str(demo_pki.root_certificate), *map(str, files)])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1
+    verdicts = {Path(f["file"]).name: f["indication"] for f in out["files"]}
+    assert verdicts == {
+        "hong.pdf": "TOTAL-FAILED",
+        "khong-co.xml": "TOTAL-FAILED",
+        "hocba.xml": "TOTAL-PASSED",
+        "rac.xml": "TOTAL-FAILED",
+    }
+
+
+def test_as_of_a_day_before_the_seal_the_record_did_not_exist(
+    sealed: tuple[bytes, bytes], demo_pki: DemoPki
+) -> None:
+    trust = TrustSettings.from_files(
+        [demo_pki.root_certificate],
+        allow_fetching=False,
+        moment=dt.datetime.now(dt.UTC) - dt.timedelta(days=1),
+    )
+    xml_report = verify_record_xml(sealed[0], trust, long_term=True)
+    pdf_report = verify_record_pdf(sealed[1], trust, long_term=True)
+    assert xml_report.check("chuky-condau.thoi-diem").sub_indication == "NO_POE"
+    assert pdf_report.check("ChuKyConDau.thoi-diem").sub_indication == "NO_POE"
+    assert xml_report.indication == pdf_report.indication == "INDETERMINATE"

@@ -20,12 +20,15 @@ from typing import Any
 import aiohttp
 import httpx
 import pytest
-from corpus import _info_rewrite, _update
+from conftest_helpers import demo_record
+from corpus import _info_rewrite, _update, seal_record
 from pki_fixtures import write
 
+from hocbaso.demo.pki import DemoPki, load_demo_signer
 from hocbaso.demo.registry import RunningServer, StandinServer
 from hocbaso.demo.registry.verifier import registry_verifier
 from hocbaso.record import parse_record_xml
+from hocbaso.render import RecordRenderer
 from hocbaso.signing import TrustSettings
 
 CHROMIUM = "/usr/bin/chromium"
@@ -162,7 +165,11 @@ def test_a_phone_opens_the_qr_url_and_a_tampered_pdf_is_refused(
 
 
 def test_the_issued_pdf_is_valid_on_the_page_and_a_revoked_record_says_so(
-    issued: tuple[RunningServer, str, str], sealed: tuple[bytes, bytes]
+    issued: tuple[RunningServer, str, str],
+    sealed: tuple[bytes, bytes],
+    demo_pki: DemoPki,
+    demo_trust: TrustSettings,
+    renderer: RecordRenderer,
 ) -> None:
     running, code, ma_hoc_ba = issued
     with httpx.Client(base_url=running.url) as http:
@@ -174,8 +181,26 @@ def test_the_issued_pdf_is_valid_on_the_page_and_a_revoked_record_says_so(
                 f"/hoc-ba/{ma_hoc_ba}/thu-hoi", json={"ly_do": "Sai sót"}, headers=_token(api)
             )
             assert revoked.status_code == 200, revoked.text
+            # The corrected version names the one it replaces; the page links to it.
+            new_xml = demo_record(madinhdanhhocbathaythe=ma_hoc_ba, phienbanthongtinhocba="2")
+            signers = {
+                r: load_demo_signer(demo_pki, k)
+                for r, k in (("gvcn", "GV01"), ("ht", "HT01"), ("condau", "con-dau"))
+            }
+            new_xml, new_pdf = asyncio.run(
+                seal_record(new_xml, renderer.render(new_xml), signers, demo_pki, demo_trust)
+            )
+            new_id = parse_record_xml(new_xml).madinhdanhhocba
+            both = {
+                "xml": ("a.xml", new_xml, "application/xml"),
+                "pdf": ("a.pdf", new_pdf, "application/pdf"),
+            }
+            answer = api.put(f"/hoc-ba/{new_id}", files=both, headers=_token(api))
+            assert answer.status_code in (200, 201), answer.text
+            new_code = answer.json()["ma_tra_cuu"]
         shown = http.get(f"/tra-cuu/{code}", headers={"accept": "text/html"}).text
         assert "Đã thu hồi, không còn giá trị" in shown
+        assert f'<a id="ban-thay-the" href="/tra-cuu/{new_code}">' in shown
         page = http.post(f"/tra-cuu/{code}/kiem-tra", files=files).text
         assert "KHÔNG HỢP LỆ" in page and "Học bạ đã bị thu hồi." in page
 
