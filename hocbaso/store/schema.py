@@ -12,6 +12,7 @@ import duckdb
 import polars as pl
 
 from hocbaso.dataset import TABLE_SCHEMAS
+from hocbaso.store.journal import JOURNAL_DDL, JOURNAL_VIEWS
 
 SCHEMA_VERSION = 1
 
@@ -117,9 +118,9 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(_table_ddl(table))
     cols = ", ".join(f"{k} {v}" for k, v in RESULT_COLUMNS.items())
     con.execute(f"CREATE TABLE IF NOT EXISTS danh_gia_cuoi_nam ({cols})")
-    for ddl in _RECORD_DDL:
+    for ddl in [*_RECORD_DDL, *JOURNAL_DDL]:
         con.execute(ddl)
-    for ddl in _VIEWS:
+    for ddl in [*_VIEWS, *JOURNAL_VIEWS]:
         con.execute(ddl)
     con.execute(
         "INSERT OR REPLACE INTO thong_tin_kho VALUES ('phien_ban_luoc_do', ?)",
