@@ -39,7 +39,7 @@ from pyhanko.sign.pkcs11 import PKCS11Signer, open_pkcs11_session
 from pyhanko.sign.signers.pdf_cms import Signer
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from hocbaso.config import KhoaPkcs11, KhoaPkcs12, Workspace, secret_from_env
+from hocbaso.config import KhoaPkcs11, KhoaPkcs12, KhoaTuXa, Workspace, secret_from_env
 from hocbaso.errors import SigningError
 
 _RSA_TOKEN_MECHANISMS = {
@@ -435,12 +435,22 @@ def signer_from_pkcs11(
 
 
 def load_signer(
-    spec: KhoaPkcs12 | KhoaPkcs11,
+    spec: KhoaPkcs12 | KhoaPkcs11 | KhoaTuXa,
     workspace: Workspace | None = None,
     *,
     chain_files: Sequence[Path] = (),
 ) -> RecordSigner:
-    """The signer described in ``school.toml`` (secrets from the environment)."""
+    """The signer described in ``school.toml`` (secrets from the environment).
+
+    A remote signing account has no key on this machine: it signs records through
+    ``hocbaso.signing.channels``, and what needs a local key refuses it here.
+    """
+    if isinstance(spec, KhoaTuXa):
+        raise SigningError(
+            f"Người ký này ký số từ xa ({spec.nha_cung_cap}): không có khóa trên máy này.",
+            hint="Thao tác này cần khóa PKCS#12 hoặc token; khai báo thêm một khóa như vậy "
+            "trong [chung_thu] của school.toml.",
+        )
     if isinstance(spec, KhoaPkcs12):
         path = workspace.path(spec.tep) if workspace is not None else Path(spec.tep)
         password = secret_from_env(

@@ -60,6 +60,14 @@ JOURNAL_DDL = [
         cap_nhat TIMESTAMPTZ NOT NULL,
         PRIMARY KEY (ma_hoc_ba, vai_tro, sha256_vao)
     )""",
+    """CREATE TABLE IF NOT EXISTS duyet_lop (
+        ma_lop VARCHAR NOT NULL,
+        dau_van_tay VARCHAR NOT NULL,            -- sha256 of the records approved (id:sha256)
+        ket_qua VARCHAR NOT NULL,                -- duyet | tra_lai
+        ly_do VARCHAR,
+        nguon VARCHAR NOT NULL,                  -- giao_dien | dong_lenh | school.toml
+        thoi_diem TIMESTAMPTZ NOT NULL
+    )""",
     """CREATE TABLE IF NOT EXISTS nguoi_ky (
         ma_lop VARCHAR NOT NULL,
         vai_tro VARCHAR NOT NULL,

@@ -86,6 +86,9 @@ class Channel(Protocol):
     def status(self, request: SignRequest) -> RequestStatus:
         """Ask where the request stands."""
 
+    def close(self) -> None:
+        """Log out, close connections."""
+
 
 def check_signatures(
     certificate: asn1_x509.Certificate, digests: Sequence[bytes], signatures: Sequence[bytes]
