@@ -6,8 +6,13 @@ The work is in ``tasks/`` (thin) and ``hocbaso/`` (the logic).
 
 from __future__ import annotations
 
-from prefect import flow
+from typing import Literal
 
+from prefect import flow, pause_flow_run
+from prefect.input import RunInput
+
+from hocbaso.errors import HocBaSoError, SigningError
+from hocbaso.issue import CLASS_STATES_VI, SignOutcome
 from hocbaso.signing import Role
 from hocbaso.states import LOCK, SIGN_STEPS, SUBMIT
 from hocbaso.steps import StepOutcome
@@ -16,7 +21,17 @@ from hocbaso.workspace_lock import workspace_lock
 from tasks.common import publish_outcomes, services
 from tasks.configure import configure_task
 from tasks.initialize import compute_results_task, gate_task, load_store_task, read_source_task
-from tasks.records import classes_waiting_task, lock_class_task, sign_class_task, submit_class_task
+from tasks.records import (
+    approval_timeout,
+    approved_task,
+    classes_waiting_task,
+    lock_class_task,
+    publish_signing_views,
+    record_decision_task,
+    sign_class_task,
+    signing_views_task,
+    submit_class_task,
+)
 from tasks.report import report_task
 
 
@@ -51,15 +66,90 @@ def chot_du_lieu(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]
     return outcomes
 
 
+class DuyetLop(RunInput):
+    """The principal's answer for one class (the form of a paused run)."""
+
+    quyet_dinh: Literal["duyet", "tra_lai"] = "duyet"
+    ly_do: str = ""
+
+
+def pause_key(ma_lop: str) -> str:
+    """The key of the pause that waits for the principal's answer on ``ma_lop``."""
+    return f"duyet-lop-{ma_lop}"
+
+
+def _principal_approves(workspace: str, ma_lop: str) -> bool:
+    """Approved already (or ahead in school.toml), or pause with a form and wait for it."""
+    if approved_task(workspace, ma_lop):
+        return True
+    print(
+        f"Lớp {ma_lop}: chờ Hiệu trưởng duyệt (biểu mẫu trên giao diện Prefect, hoặc "
+        f"`hbs duyet --class {ma_lop}` / `--tra-lai --reason ...`)."
+    )
+    answer = pause_flow_run(
+        wait_for_input=DuyetLop.with_initial_data(
+            description=f"Hiệu trưởng duyệt học bạ lớp {ma_lop} trước khi ký: chọn “duyet”, "
+            "hoặc “tra_lai” kèm lý do để trả lớp về bản nháp."
+        ),
+        timeout=approval_timeout(workspace),
+        key=pause_key(ma_lop),
+    )
+    if answer.quyet_dinh == "tra_lai":
+        record_decision_task(workspace, ma_lop, False, answer.ly_do, "giao_dien")
+        print(f"Lớp {ma_lop}: Hiệu trưởng trả lại, lý do: {answer.ly_do}")
+        return False
+    record_decision_task(workspace, ma_lop, True, "", "giao_dien")
+    return True
+
+
+def _sign_classes(workspace: str, role: Role, classes: list[str]) -> list[StepOutcome]:
+    """Each class is its own outcome: one class's failure does not stop the others."""
+    outcomes: list[StepOutcome] = []
+    for c in classes:
+        if role == "ht" and not _principal_approves(workspace, c):
+            continue
+        state = sign_class_task(workspace, c, role, return_state=True)
+        result = state.result(raise_on_failure=False)
+        if isinstance(result, StepOutcome):
+            outcomes.append(result)
+        else:
+            message = result.user_message() if isinstance(result, HocBaSoError) else str(result)
+            outcomes.append(SignOutcome(role, c, 0, 0.0, trang_thai="loi", thong_bao=(message,)))
+    return outcomes
+
+
+def _summarise(role: Role, outcomes: list[StepOutcome]) -> None:
+    """Publish the outcome and the signing views; print a Vietnamese summary; fail on errors."""
+    title = {"gvcn": "Ký học bạ (GVCN)", "ht": "Ký học bạ (HT)", "condau": "Đóng dấu"}[role]
+    publish_outcomes(f"ky-{role}", title, outcomes)
+    counts = {state: 0 for state in CLASS_STATES_VI}
+    for o in outcomes:
+        state = getattr(o, "trang_thai", "da_ky")
+        counts[state] = counts.get(state, 0) + 1
+        if state != "da_ky" or getattr(o, "thong_bao", ()):
+            print(o.line_vi())
+    print(
+        f"Tổng kết {title}: "
+        + ", ".join(f"{n} lớp {CLASS_STATES_VI[s]}" for s, n in counts.items())
+        + "."
+    )
+    if counts["loi"]:
+        raise SigningError(
+            f"{counts['loi']} lớp chưa ký được ({title}); các lớp khác vẫn được ký.",
+            hint="Xem từng lớp ở trên, sửa lỗi rồi chạy lại: phần đã ký không bị ký lại.",
+        )
+
+
 @flow(name="ky-hoc-ba", log_prints=True)
 def ky_hoc_ba(workspace: str, role: Role, ma_lop: str | None = None) -> list[StepOutcome]:
-    """Sign: the homeroom teacher of each class (role gvcn), then the principal (role ht)."""
+    """Sign: the homeroom teacher of each class (role gvcn), then the principal (role ht),
+    who approves each class first."""
     with workspace_lock(workspace, f"luồng ky-hoc-ba ({role})"), services(workspace, pki=True):
-        outcomes = [
-            sign_class_task(workspace, c, role)
-            for c in classes_waiting_task(workspace, SIGN_STEPS[role].name, ma_lop)
-        ]
-    publish_outcomes(f"ky-{role}", f"Ký học bạ ({role.upper()})", outcomes)
+        classes = classes_waiting_task(workspace, SIGN_STEPS[role].name, ma_lop)
+        outcomes = _sign_classes(workspace, role, classes)
+        views = signing_views_task(workspace)
+    publish_signing_views(*views)
+    _summarise(role, outcomes)
     return outcomes
 
 
@@ -67,11 +157,11 @@ def ky_hoc_ba(workspace: str, role: Role, ma_lop: str | None = None) -> list[Ste
 def dong_dau(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]:
     """Stamp: the school's organisational seal and a trusted timestamp on every record."""
     with workspace_lock(workspace, "luồng dong-dau"), services(workspace, pki=True):
-        outcomes = [
-            sign_class_task(workspace, c, "condau")
-            for c in classes_waiting_task(workspace, SIGN_STEPS["condau"].name, ma_lop)
-        ]
-    publish_outcomes("dong-dau", "Đóng dấu và gắn dấu thời gian", outcomes)
+        classes = classes_waiting_task(workspace, SIGN_STEPS["condau"].name, ma_lop)
+        outcomes = _sign_classes(workspace, "condau", classes)
+        views = signing_views_task(workspace)
+    publish_signing_views(*views)
+    _summarise("condau", outcomes)
     return outcomes
 
 

@@ -52,6 +52,8 @@ VERBS_HELP = {
     "audit": "kiểm tra chuỗi nhật ký kiểm toán (`hbs audit verify`)",
     "registry": "chạy máy chủ CSDL Học bạ số giả lập (`hbs registry serve`)",
     "server": "máy chủ Prefect cục bộ của thư mục làm việc (`hbs server stop`)",
+    "duyet": "Hiệu trưởng duyệt học bạ một lớp trước khi ký (hoặc trả lại với --tra-lai)",
+    "ky-tu-xa": "dịch vụ ký số từ xa giả lập: xem, xác nhận hoặc từ chối yêu cầu ký đang chờ",
 }
 
 
@@ -107,6 +109,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=None)
     p = verb("server")
     p.add_argument("action", choices=["start", "stop"])
+    p = verb("duyet")
+    p.add_argument("--class", dest="ma_lop", required=True, help="lớp được duyệt, ví dụ 3A")
+    p.add_argument(
+        "--tra-lai", action="store_true", help="trả lớp về bản nháp thay vì duyệt (cần --reason)"
+    )
+    p.add_argument("--reason", default="", help="lý do trả lại (ghi vào nhật ký kiểm toán)")
+    p = verb("ky-tu-xa")
+    p.add_argument("action", choices=["danh-sach", "xac-nhan", "tu-choi"])
+    p.add_argument("--ma", default=None, help="mã yêu cầu ký (mặc định: mọi yêu cầu đang chờ)")
     return parser
 
 
@@ -188,6 +199,10 @@ def _dispatch(args: argparse.Namespace, workspace: Path) -> int:
         return commands.verify(workspace, args.files)
     if verb == "audit":
         return commands.audit_verify(workspace)
+    if verb == "duyet":  # may answer a paused run that holds the workspace lock
+        return commands.approve(workspace, args.ma_lop, args.tra_lai, args.reason)
+    if verb == "ky-tu-xa":
+        return commands.remote_signing(workspace, args.action, args.ma)
     from hocbaso.workspace_lock import workspace_lock
 
     assert verb in CHANGING_VERBS, verb

@@ -68,9 +68,19 @@ def approve(res: Resources, ma_lop: str, source: Source) -> int:
             con,
             SIGN_HT.actor,
             "duyet_lop",
-            [(None, {"ma_lop": ma_lop, "so_hoc_ba": count, "dau_van_tay": mark,
-                     "nguon": source, "ghi_chu": SOURCE_VI[source]})],
-        )  # fmt: skip
+            [
+                (
+                    None,
+                    {
+                        "ma_lop": ma_lop,
+                        "so_hoc_ba": count,
+                        "dau_van_tay": mark,
+                        "nguon": source,
+                        "ghi_chu": SOURCE_VI[source],
+                    },
+                )
+            ],
+        )
     return count
 
 
@@ -104,5 +114,5 @@ def require_approval(res: Resources, ma_lop: str) -> None:
     raise ApprovalNeeded(
         f"Hiệu trưởng chưa duyệt học bạ lớp {ma_lop} nên chưa ký được.",
         hint=f"Duyệt trên giao diện Prefect (lần chạy đang chờ) hoặc chạy `hbs duyet --class "
-        f"{ma_lop}`; trả lại lớp: `hbs duyet --class {ma_lop} --tra-lai --reason \"...\"`.",
+        f'{ma_lop}`; trả lại lớp: `hbs duyet --class {ma_lop} --tra-lai --reason "..."`.',
     )

@@ -155,7 +155,8 @@ def configure(res: Resources) -> ConfigureSummary:
         problems += asyncio.run(check_all())
     if problems:
         raise ConfigurationError(
-            "Cấu hình người ký chưa đúng, chưa ký được:\n" + "\n".join(f"  - {p}" for p in problems),
+            "Cấu hình người ký chưa đúng, chưa ký được:\n"
+            + "\n".join(f"  - {p}" for p in problems),
             hint="Sửa các mục được liệt kê rồi chạy lại `hbs configure`.",
         )
     signers = [(ma_lop, "gvcn", p.ma_giao_vien) for ma_lop, p in roster.gvcn.items()]

@@ -220,9 +220,16 @@ async def _sign_locally(
                             ma_giao_dich,
                             ma_lop,
                             role,
-                            [(record.ma_hoc_ba, record.files.xml_sha256, xml_sha, xml_path,
-                              pdf_path)],
-                        )  # fmt: skip
+                            [
+                                (
+                                    record.ma_hoc_ba,
+                                    record.files.xml_sha256,
+                                    xml_sha,
+                                    xml_path,
+                                    pdf_path,
+                                )
+                            ],
+                        )
                     signed += 1
             except BaseException:
                 with transaction_on(con):
@@ -264,14 +271,12 @@ class _RemoteRun:
     signed_now: int = 0
 
 
-def _prepare(
-    run: _RemoteRun, records: list[StoredRecord]
-) -> None:
+def _prepare(run: _RemoteRun, records: list[StoredRecord]) -> None:
     """Prepare every record's two signatures and keep them (one transaction)."""
     ws = run.res.ws
 
     async def prepare_all() -> list[dict[str, object]]:
-        rows = []
+        rows: list[dict[str, object]] = []
         for record in records:
             xml, pdf = read_record_files(ws, record)
             px = prepare_record_xml(xml, run.channel, run.role)
@@ -308,7 +313,9 @@ def _request_of(entries_: list[JournalEntry], ma_giao_dich: str, description: st
     return SignRequest(ma_giao_dich, tuple(digests), description)
 
 
-def _finish(run: _RemoteRun, members: list[JournalEntry], status: RequestStatus, req_id: str) -> None:
+def _finish(
+    run: _RemoteRun, members: list[JournalEntry], status: RequestStatus, req_id: str
+) -> None:
     """Finish every record of a signed request; keep them and close it (one transaction)."""
     ws = run.res.ws
     signed: list[tuple[str, str, str, str, str]] = []
@@ -369,12 +376,18 @@ def _send(run: _RemoteRun, to_ask: list[JournalEntry], asked_before: int) -> Non
             run.res,
             run.role,
             "gui_lai_yeu_cau_ky",
-            {"ma_lop": run.ma_lop, "so_hoc_ba": asked_before, "ma_giao_vien": _signer_code(run.res, run.who)},
+            {
+                "ma_lop": run.ma_lop,
+                "so_hoc_ba": asked_before,
+                "ma_giao_vien": _signer_code(run.res, run.who),
+            },
         )
     for n, chunk in enumerate(chunks, start=1):
         part = f", yêu cầu {n}/{len(chunks)}" if len(chunks) > 1 else ""
         req_id = str(uuid.uuid4())
-        request = _request_of(chunk, req_id, describe(run.res, run.ma_lop, run.role, len(chunk), part))
+        request = _request_of(
+            chunk, req_id, describe(run.res, run.ma_lop, run.role, len(chunk), part)
+        )
         row = SigningRequest(
             ma_giao_dich=req_id,
             ma_lop=run.ma_lop,
@@ -394,9 +407,9 @@ def _send(run: _RemoteRun, to_ask: list[JournalEntry], asked_before: int) -> Non
         _settle(run, req_id, chunk, run.channel.submit(request))
 
 
-def _pending(run: _RemoteRun, records: list[StoredRecord]) -> tuple[
-    list[JournalEntry], dict[str, list[JournalEntry]], list[JournalEntry], int
-]:
+def _pending(
+    run: _RemoteRun, records: list[StoredRecord]
+) -> tuple[list[JournalEntry], dict[str, list[JournalEntry]], list[JournalEntry], int]:
     """(signed, waiting by request, to ask, of which asked before) from the journal."""
     keys = [(r.ma_hoc_ba, r.files.xml_sha256) for r in records]
     with run.res.store.connect() as con:
@@ -409,8 +422,10 @@ def _pending(run: _RemoteRun, records: list[StoredRecord]) -> tuple[
         e = found[r.ma_hoc_ba]
         if e.trang_thai == "da_ky":
             signed.append(e)
-        elif e.trang_thai == "da_gui" and e.ma_giao_dich in reqs and (
-            reqs[e.ma_giao_dich].trang_thai == "cho_xac_nhan"
+        elif (
+            e.trang_thai == "da_gui"
+            and e.ma_giao_dich in reqs
+            and (reqs[e.ma_giao_dich].trang_thai == "cho_xac_nhan")
         ):
             waiting.setdefault(e.ma_giao_dich, []).append(e)
         else:
@@ -434,9 +449,14 @@ def _request_members(run: _RemoteRun, req_id: str) -> list[JournalEntry]:
 
 
 def _sign_remotely(
-    res: Resources, records: list[StoredRecord], who: Signatory, channel: Channel, role: Role,
-    ma_lop: str, wait_s: float,
-) -> _RemoteRun:  # fmt: skip
+    res: Resources,
+    records: list[StoredRecord],
+    who: Signatory,
+    channel: Channel,
+    role: Role,
+    ma_lop: str,
+    wait_s: float,
+) -> _RemoteRun:
     run = _RemoteRun(res, channel, who, role, ma_lop)
     keys = [(r.ma_hoc_ba, r.files.xml_sha256) for r in records]
     known = entries(res.store, role, keys)
@@ -507,7 +527,11 @@ def sign_class(
     if isinstance(channel, LocalChannel):
         keys = [(r.ma_hoc_ba, r.files.xml_sha256) for r in records]
         done = entries(store, role, keys)
-        todo = [r for r in records if done.get(r.ma_hoc_ba) is None or done[r.ma_hoc_ba].trang_thai != "da_ky"]
+        todo = [
+            r
+            for r in records
+            if done.get(r.ma_hoc_ba) is None or done[r.ma_hoc_ba].trang_thai != "da_ky"
+        ]
         if todo:
             asyncio.run(_sign_locally(res, todo, who, channel, role, ma_lop))
             sent = 1
@@ -518,7 +542,11 @@ def sign_class(
         sent, signed_now = run.sent, run.signed_now
     keys = [(r.ma_hoc_ba, r.files.xml_sha256) for r in records]
     journal = entries(store, role, keys)
-    signed = [journal[r.ma_hoc_ba] for r in records if r.ma_hoc_ba in journal and journal[r.ma_hoc_ba].trang_thai == "da_ky"]
+    signed = [
+        journal[r.ma_hoc_ba]
+        for r in records
+        if r.ma_hoc_ba in journal and journal[r.ma_hoc_ba].trang_thai == "da_ky"
+    ]
     left = len(records) - len(signed)
     waiting = 0
     if run is not None and left:
@@ -529,7 +557,8 @@ def sign_class(
             store,
             [
                 RecordChange(
-                    e.ma_hoc_ba, {"sha256": e.sha256, "xml_path": e.xml_path, "pdf_path": e.pdf_path}
+                    e.ma_hoc_ba,
+                    {"sha256": e.sha256, "xml_path": e.xml_path, "pdf_path": e.pdf_path},
                 )
                 for e in signed
             ],

@@ -98,9 +98,7 @@ class DemoCredentials:
             from hocbaso.demo.remote_signing import CLIENT_ID, DEMO_SECRET, standin_url
             from hocbaso.signing.channels.vn_async import VnAsyncPort
 
-            port = VnAsyncPort(
-                standin_url(self._ws), who, client_id=CLIENT_ID, secret=DEMO_SECRET
-            )
+            port = VnAsyncPort(standin_url(self._ws), who, client_id=CLIENT_ID, secret=DEMO_SECRET)
             return RemoteChannel.open(port)
         if kind == "pkcs11":
             return LocalChannel(self._token_signer(who), reload=lambda: self._token_signer(who))

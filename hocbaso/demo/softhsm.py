@@ -67,9 +67,12 @@ def _run(args: list[str], env: dict[str, str]) -> None:
             hint="Cài gói softhsm2 và opensc.",
         )
     result = subprocess.run(
-        [tool, *args[1:]], capture_output=True, text=True, check=False,
+        [tool, *args[1:]],
+        capture_output=True,
+        text=True,
+        check=False,
         env={**os.environ, **env},
-    )  # fmt: skip
+    )
     if result.returncode != 0:
         raise ConfigurationError(
             f"Không tạo được thiết bị ký thử nghiệm ({args[0]}): {result.stderr.strip()}",
@@ -88,9 +91,14 @@ def demo_token(directory: Path) -> DemoToken:
     pin_file = home / "pin.json"
     if not pin_file.is_file():
         pin_file.write_text(
-            json.dumps({"pin": str(secrets.randbelow(10**6)).zfill(6),
-                        "so_pin": secrets.token_hex(8), "ghi_chu": "Chỉ dùng cho demo."})
-        )  # fmt: skip
+            json.dumps(
+                {
+                    "pin": str(secrets.randbelow(10**6)).zfill(6),
+                    "so_pin": secrets.token_hex(8),
+                    "ghi_chu": "Chỉ dùng cho demo.",
+                }
+            )
+        )
     return DemoToken(_module(), conf, TOKEN, json.loads(pin_file.read_text())["pin"])
 
 
@@ -103,13 +111,25 @@ def ensure_demo_token(pki: DemoPki, keys: list[str]) -> DemoToken:
     loaded: list[str] = json.loads(marker.read_text()) if marker.is_file() else []
     if not loaded:
         so_pin = json.loads((home / "pin.json").read_text())["so_pin"]
-        _run(["softhsm2-util", "--init-token", "--free", "--label", TOKEN,
-              "--so-pin", so_pin, "--pin", token.pin], env)  # fmt: skip
+        _run(
+            [
+                "softhsm2-util",
+                "--init-token",
+                "--free",
+                "--label",
+                TOKEN,
+                "--so-pin",
+                so_pin,
+                "--pin",
+                token.pin,
+            ],
+            env,
+        )
     for key in keys:
         if key in loaded:
             continue
         credential = pki.credential(key)
-        private, cert, chain = pkcs12.load_key_and_certificates(
+        private, cert, _ = pkcs12.load_key_and_certificates(
             credential.pkcs12.read_bytes(), credential.password.encode()
         )
         assert private is not None and cert is not None
@@ -125,11 +145,43 @@ def ensure_demo_token(pki: DemoPki, keys: list[str]) -> DemoToken:
             )
             cert_der = Path(tmp) / "cert.der"
             cert_der.write_bytes(cert.public_bytes(serialization.Encoding.DER))
-            _run(["softhsm2-util", "--import", str(key_pem), "--token", TOKEN,
-                  "--label", credential.label, "--id", obj_id, "--pin", token.pin], env)  # fmt: skip
-            _run(["pkcs11-tool", "--module", token.module, "--token-label", TOKEN, "--login",
-                  "--pin", token.pin, "--write-object", str(cert_der), "--type", "cert",
-                  "--label", credential.label, "--id", obj_id], env)  # fmt: skip
+            _run(
+                [
+                    "softhsm2-util",
+                    "--import",
+                    str(key_pem),
+                    "--token",
+                    TOKEN,
+                    "--label",
+                    credential.label,
+                    "--id",
+                    obj_id,
+                    "--pin",
+                    token.pin,
+                ],
+                env,
+            )
+            _run(
+                [
+                    "pkcs11-tool",
+                    "--module",
+                    token.module,
+                    "--token-label",
+                    TOKEN,
+                    "--login",
+                    "--pin",
+                    token.pin,
+                    "--write-object",
+                    str(cert_der),
+                    "--type",
+                    "cert",
+                    "--label",
+                    credential.label,
+                    "--id",
+                    obj_id,
+                ],
+                env,
+            )
         loaded.append(key)
         marker.write_text(json.dumps(loaded))
     return token

@@ -26,7 +26,6 @@ from io import BytesIO
 from typing import Any
 
 from asn1crypto import cms
-
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -225,8 +224,9 @@ async def async_prepare_record_pdf(
         writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
         if attach is not None:
             attach_signed_xml(writer, attach, role, dt.datetime.now(dt.UTC))
-        digest, tbs, output = await pdf_signer.async_digest_doc_for_signing(
-            writer, bytes_reserved=_bytes_reserved(certs, role), output=BytesIO()
+        buffer = BytesIO()
+        digest, tbs, _ = await pdf_signer.async_digest_doc_for_signing(
+            writer, bytes_reserved=_bytes_reserved(certs, role), output=buffer
         )
         attributes = await placeholder.signed_attrs(
             digest.document_digest, "sha256", use_pades=True
@@ -234,7 +234,7 @@ async def async_prepare_record_pdf(
     der = attributes.dump()
     return PreparedPdf(
         role=role,
-        document=output.getvalue(),
+        document=buffer.getvalue(),
         document_digest=digest.document_digest,
         region_start=digest.reserved_region_start,
         region_end=digest.reserved_region_end,
@@ -277,7 +277,7 @@ async def async_finish_record_pdf(
             signed_attrs=cms.CMSAttributes.load(prepared.signed_attributes),
             timestamper=timestamper,
         )
-        output = BytesIO(prepared.document)
+        output: BytesIO = BytesIO(prepared.document)
         await PdfTBSDocument.async_finish_signing(
             output,
             PreparedByteRangeDigest(
@@ -308,9 +308,7 @@ async def async_sign_record_pdf(
     trust settings (for its timestamp and revocation data). The local form of
     prepare → sign the digest → finish.
     """
-    prepared = await async_prepare_record_pdf(
-        pdf, signer, role, attach=signed_xml, session=session
-    )
+    prepared = await async_prepare_record_pdf(pdf, signer, role, attach=signed_xml, session=session)
     signature = signer.sign_digest(prepared.digest)
     return await async_finish_record_pdf(prepared, signature, signer, session=session)
 

@@ -199,7 +199,10 @@ def prepare_record_xml(xml: bytes, certs: Certified, role: Role) -> PreparedXml:
     key = _CapturingKey(certs)
     try:
         signed_root = _xades_signer(certs, role).sign(
-            root, key=key, cert=certs.crypto_chain, reference_uri=references
+            root,
+            key=key,  # type: ignore[arg-type]  # duck-typed: signxml only calls sign()
+            cert=certs.crypto_chain,
+            reference_uri=references,
         )
     except SignXMLException as exc:
         raise SigningError(

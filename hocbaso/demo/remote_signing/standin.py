@@ -121,7 +121,10 @@ class RemoteSigningStandin:
             hashes_ = list(body.get("bam") or [])
             user = str(body.get("ma_nguoi_dung", ""))
             if not tx_id or not hashes_ or self.account(user) is None:
-                return 400, {"ma_loi": "YEU_CAU_SAI", "thong_bao": "Thiếu mã, giá trị băm hoặc tài khoản."}
+                return 400, {
+                    "ma_loi": "YEU_CAU_SAI",
+                    "thong_bao": "Thiếu mã, giá trị băm hoặc tài khoản.",
+                }
             if len(hashes_) > MAX_HASHES:
                 return 400, {
                     "ma_loi": "QUA_NHIEU_BAM",
@@ -151,9 +154,7 @@ class RemoteSigningStandin:
             self._sign(tx)
         elif tx.hanh_dong == "tu_choi":
             tx.trang_thai = "tu_choi"
-        elif tx.hanh_dong == "het_han":
-            tx.trang_thai = "het_han"
-        elif time.time() - tx.tao_luc >= self.expiry_s:
+        elif tx.hanh_dong == "het_han" or time.time() - tx.tao_luc >= self.expiry_s:
             tx.trang_thai = "het_han"
         elif self.confirm_after_s is not None and time.time() - tx.tao_luc >= self.confirm_after_s:
             self._sign(tx)
@@ -221,11 +222,15 @@ class RemoteSigningStandin:
             for tx in self.transactions.values():
                 self._advance(tx)
             return [
-                {"ma_giao_dich": t.ma_giao_dich, "ma_nguoi_dung": t.ma_nguoi_dung,
-                 "mo_ta": t.mo_ta, "so_bam": len(t.bam)}
+                {
+                    "ma_giao_dich": t.ma_giao_dich,
+                    "ma_nguoi_dung": t.ma_nguoi_dung,
+                    "mo_ta": t.mo_ta,
+                    "so_bam": len(t.bam),
+                }
                 for t in self.transactions.values()
                 if t.trang_thai == "cho_xac_nhan"
-            ]  # fmt: skip
+            ]
 
     def set_script(self, body: dict[str, Any]) -> None:
         with self.lock:
@@ -298,7 +303,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             account = standin.account(path.split("/")[3])
             if account is None:
-                self._reply(404, {"ma_loi": "KHONG_CO_TAI_KHOAN", "thong_bao": "Không có tài khoản."})
+                self._reply(
+                    404, {"ma_loi": "KHONG_CO_TAI_KHOAN", "thong_bao": "Không có tài khoản."}
+                )
                 return
             self._reply(200, {"chung_thu": [base64.b64encode(d).decode() for d in account[1]]})
         elif path.startswith("/v1/giao-dich/"):
@@ -342,7 +349,8 @@ class RunningStandin:
     def __init__(self, standin: RemoteSigningStandin, host: str = "127.0.0.1", port: int = 0):
         self.standin = standin
         self._server = _Server((host, port), standin)
-        self.host, self.port = self._server.server_address[:2]
+        self.host = str(self._server.server_address[0])
+        self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="hbs-ky-tu-xa-gia-lap", daemon=True
         )

@@ -68,8 +68,12 @@ class RequestStatus:
 class Channel(Protocol):
     """One signer's way of signing digests (its certificate and how many per request)."""
 
-    kind: ChannelKind
-    max_digests: int  # per request (one confirmation)
+    @property
+    def kind(self) -> ChannelKind: ...
+
+    @property
+    def max_digests(self) -> int:
+        """Digests per request (one confirmation)."""
 
     @property
     def certificate(self) -> asn1_x509.Certificate: ...
@@ -129,7 +133,7 @@ class LocalChannel:
     _done: dict[str, RequestStatus] = field(default_factory=dict, repr=False)
 
     @property
-    def kind(self) -> ChannelKind:  # type: ignore[override]
+    def kind(self) -> ChannelKind:
         return "pkcs11" if self.signer.source == "pkcs11" else "pkcs12"
 
     @property

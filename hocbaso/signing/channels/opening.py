@@ -12,7 +12,9 @@ from hocbaso.signing.signers import load_signer
 
 def remote_port(spec: KhoaTuXa) -> RemotePort:
     """The wire adapter of a remote signing account (secret from the environment)."""
-    secret = secret_from_env(spec.bi_mat_env, f"mật khẩu ứng dụng ký số từ xa ({spec.nha_cung_cap})")
+    secret = secret_from_env(
+        spec.bi_mat_env, f"mật khẩu ứng dụng ký số từ xa ({spec.nha_cung_cap})"
+    )
     assert secret is not None
     if spec.giao_thuc == "csc":
         from hocbaso.signing.channels.csc import CscPort
@@ -47,4 +49,6 @@ def open_channel(
         return RemoteChannel.open(remote_port(spec))
 
     signer = load_signer(spec, workspace, chain_files=chain_files)
-    return LocalChannel(signer, reload=lambda: load_signer(spec, workspace, chain_files=chain_files))
+    return LocalChannel(
+        signer, reload=lambda: load_signer(spec, workspace, chain_files=chain_files)
+    )
