@@ -59,11 +59,28 @@ _RUNNING: dict[str, tuple[RunningStandin, int]] = {}
 _LOCK = threading.Lock()
 
 
+def _answers(url: str) -> bool:
+    """Whether a stand-in of ours already answers at ``url`` (another process runs it)."""
+    import httpx
+
+    try:
+        return httpx.get(f"{url}/_admin/giao-dich", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 @contextmanager
-def serve(ws: Workspace, pki: DemoPki, confirm_after_s: float | None) -> Iterator[RunningStandin]:
+def serve(
+    ws: Workspace, pki: DemoPki, confirm_after_s: float | None
+) -> Iterator[RunningStandin | None]:
     """Run the workspace's stand-in for the block, on its recorded port (or a free one,
-    recorded); a block inside another of the same workspace shares the running one."""
+    recorded); a block inside another of the same workspace shares the running one, and
+    a stand-in another process runs on the recorded port is used as it is (``None``)."""
     key = standin_directory(ws)
+    recorded = recorded_port(ws.service_ports_path, SERVICE)
+    if recorded is not None and key not in _RUNNING and _answers(f"http://{HOST}:{recorded}"):
+        yield None
+        return
     with _LOCK:
         kept = _RUNNING.get(key)
         if kept is not None:
