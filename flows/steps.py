@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Literal
 
 from prefect import flow, pause_flow_run
+from prefect.exceptions import FlowPauseTimeout
 from prefect.input import RunInput
 
 from hocbaso.errors import HocBaSoError, SigningError
@@ -78,36 +79,47 @@ def pause_key(ma_lop: str) -> str:
     return f"duyet-lop-{ma_lop}"
 
 
-def _principal_approves(workspace: str, ma_lop: str) -> bool:
-    """Approved already (or ahead in school.toml), or pause with a form and wait for it."""
+def _principal_approves(workspace: str, ma_lop: str) -> str:
+    """``da_duyet``, ``tra_lai`` or ``cho_duyet``: approved already (or ahead in
+    school.toml), or pause with a form and take the principal's answer."""
     if approved_task(workspace, ma_lop):
-        return True
+        return "da_duyet"
     print(
         f"Lớp {ma_lop}: chờ Hiệu trưởng duyệt (biểu mẫu trên giao diện Prefect, hoặc "
         f"`hbs duyet --class {ma_lop}` / `--tra-lai --reason ...`)."
     )
-    answer = pause_flow_run(
-        wait_for_input=DuyetLop.with_initial_data(
-            description=f"Hiệu trưởng duyệt học bạ lớp {ma_lop} trước khi ký: chọn “duyet”, "
-            "hoặc “tra_lai” kèm lý do để trả lớp về bản nháp."
-        ),
-        timeout=approval_timeout(workspace),
-        key=pause_key(ma_lop),
-    )
+    try:
+        answer = pause_flow_run(
+            wait_for_input=DuyetLop.with_initial_data(
+                description=f"Hiệu trưởng duyệt học bạ lớp {ma_lop} trước khi ký: chọn "
+                "“duyet”, hoặc “tra_lai” kèm lý do để trả lớp về bản nháp."
+            ),
+            timeout=approval_timeout(workspace),
+            poll_interval=2,
+            key=pause_key(ma_lop),
+        )
+    except FlowPauseTimeout:
+        print(f"Lớp {ma_lop}: hết thời gian chờ Hiệu trưởng duyệt; chạy lại bước ký sau.")
+        return "cho_duyet"
     if answer.quyet_dinh == "tra_lai":
         record_decision_task(workspace, ma_lop, False, answer.ly_do, "giao_dien")
         print(f"Lớp {ma_lop}: Hiệu trưởng trả lại, lý do: {answer.ly_do}")
-        return False
+        return "tra_lai"
     record_decision_task(workspace, ma_lop, True, "", "giao_dien")
-    return True
+    return "da_duyet"
 
 
 def _sign_classes(workspace: str, role: Role, classes: list[str]) -> list[StepOutcome]:
     """Each class is its own outcome: one class's failure does not stop the others."""
     outcomes: list[StepOutcome] = []
     for c in classes:
-        if role == "ht" and not _principal_approves(workspace, c):
-            continue
+        if role == "ht":
+            decision = _principal_approves(workspace, c)
+            if decision != "da_duyet":
+                note = "Hiệu trưởng trả lại lớp" if decision == "tra_lai" else "chờ duyệt"
+                where = "tu_choi" if decision == "tra_lai" else "cho_xac_nhan"
+                outcomes.append(SignOutcome(role, c, 0, 0.0, trang_thai=where, thong_bao=(note,)))
+                continue
         state = sign_class_task(workspace, c, role, return_state=True)
         result = state.result(raise_on_failure=False)
         if isinstance(result, StepOutcome):
@@ -134,8 +146,14 @@ def _summarise(role: Role, outcomes: list[StepOutcome]) -> None:
         + "."
     )
     if counts["loi"]:
+        failed = [
+            f"lớp {o.ma_lop}: {' '.join(getattr(o, 'thong_bao', ()))}"
+            for o in outcomes
+            if getattr(o, "trang_thai", "") == "loi"
+        ]
         raise SigningError(
-            f"{counts['loi']} lớp chưa ký được ({title}); các lớp khác vẫn được ký.",
+            f"{counts['loi']} lớp chưa ký được ({title}); các lớp khác vẫn được ký.\n"
+            + "\n".join(f"  - {f}" for f in failed),
             hint="Xem từng lớp ở trên, sửa lỗi rồi chạy lại: phần đã ký không bị ký lại.",
         )
 

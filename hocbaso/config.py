@@ -146,7 +146,15 @@ class ChungThu(_Model):
     tsa_url: str | None = None
     tin_cay: list[str] = Field(default_factory=list)  # trusted root certificate files (PEM)
     demo: ChungThuDemo = Field(default_factory=ChungThuDemo)
-    # Remote signing: how long one run waits for confirmations, how often it asks.
+
+
+class KyTuXa(_Model):
+    """Remote signing: how long one run waits for confirmations, how often it asks.
+
+    What is still waiting after ``cho_xac_nhan_giay`` stays in the signing journal and
+    the next run collects it (nobody is asked again).
+    """
+
     cho_xac_nhan_giay: Annotated[float, Field(ge=0, le=24 * 3600)] = 300.0
     hoi_trang_thai_giay: Annotated[float, Field(gt=0, le=600)] = 1.0
 
@@ -198,6 +206,7 @@ class SchoolConfig(_Model):
     chung_thu: ChungThu = Field(default_factory=ChungThu)
     registry: Registry = Field(default_factory=Registry)
     duyet: Duyet = Field(default_factory=Duyet)
+    ky_tu_xa: KyTuXa = Field(default_factory=KyTuXa)
 
 
 def _describe(error: ValidationError) -> str:

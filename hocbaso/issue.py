@@ -473,7 +473,7 @@ def _sign_remotely(
     if to_ask:
         _send(run, sorted(to_ask, key=lambda e: e.ma_hoc_ba), asked_before)
     deadline = time.monotonic() + wait_s
-    interval = res.config.chung_thu.hoi_trang_thai_giay
+    interval = res.config.ky_tu_xa.hoi_trang_thai_giay
     while True:
         _, waiting, _, _ = _pending(run, records)
         if not waiting or time.monotonic() >= deadline:
@@ -537,7 +537,7 @@ def sign_class(
             sent = 1
         signed_now = len(todo)
     else:
-        wait = res.config.chung_thu.cho_xac_nhan_giay if wait_s is None else wait_s
+        wait = res.config.ky_tu_xa.cho_xac_nhan_giay if wait_s is None else wait_s
         run = _sign_remotely(res, records, who, channel, role, ma_lop, wait)
         sent, signed_now = run.sent, run.signed_now
     keys = [(r.ma_hoc_ba, r.files.xml_sha256) for r in records]
