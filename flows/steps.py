@@ -6,6 +6,8 @@ The work is in ``tasks/`` (thin) and ``hocbaso/`` (the logic).
 
 from __future__ import annotations
 
+import hashlib
+import re
 from typing import Literal
 
 from prefect import flow, pause_flow_run
@@ -76,7 +78,10 @@ class DuyetLop(RunInput):
 
 def pause_key(ma_lop: str) -> str:
     """The key of the pause that waits for the principal's answer on ``ma_lop``."""
-    return f"duyet-lop-{ma_lop}"
+    # Prefect keys allow lowercase letters, digits and dashes only; the short hash keeps
+    # classes apart whose names differ only in case or punctuation.
+    slug = re.sub(r"[^a-z0-9]+", "-", ma_lop.lower()).strip("-")
+    return f"duyet-lop-{slug}-{hashlib.sha256(ma_lop.encode()).hexdigest()[:6]}"
 
 
 def _principal_approves(workspace: str, ma_lop: str) -> str:

@@ -4,6 +4,9 @@ the API, and the run resumes; a returned class goes back to draft with the reaso
 A tiny school with two classes signed by their homeroom teachers (through the
 remote-signing stand-in) and no approval given ahead; the `ky-hoc-ba` flow for the
 principal runs in a thread against the session's real Prefect server.
+
+
+Prefect is imported inside the test: it reads its settings (the API URL) on import.
 """
 
 from __future__ import annotations
@@ -16,16 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import (
-    FlowRunFilter,
-    FlowRunFilterState,
-    FlowRunFilterStateType,
-)
-from prefect.client.schemas.objects import StateType
-from prefect.flow_runs import resume_flow_run
 
-from flows.steps import ky_hoc_ba, pause_key
 from hocbaso.configure import configure
 from hocbaso.demo import bundled
 from hocbaso.demo.sample import generate_school, write_xlsx
@@ -59,6 +53,14 @@ def workspace(tmp_path: Path) -> Path:
 
 
 def _paused(key: str, timeout_s: float = 60) -> Any:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
     deadline = time.monotonic() + timeout_s
     runs_filter = FlowRunFilter(
         state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
@@ -73,6 +75,8 @@ def _paused(key: str, timeout_s: float = 60) -> Any:
 
 
 def _form_schema(run: Any) -> dict[str, Any]:
+    from prefect.client.orchestration import get_client
+
     keyset = run.state.state_details.run_input_keyset
     with get_client(sync_client=True) as client:
         raw = client.read_flow_run_input(run.id, keyset["schema"])
@@ -82,6 +86,11 @@ def _form_schema(run: Any) -> dict[str, Any]:
 def test_approval_form_on_a_paused_run_is_answered_and_the_run_resumes(
     prefect_api: str, workspace: Path
 ) -> None:
+    # Prefect reads its settings when imported: only after the session's server is up.
+    from prefect.flow_runs import resume_flow_run
+
+    from flows.steps import ky_hoc_ba, pause_key
+
     result: dict[str, Any] = {}
     thread = threading.Thread(
         target=lambda: result.update(state=ky_hoc_ba(str(workspace), "ht", return_state=True)),
