@@ -129,6 +129,7 @@ class ChungThuDemo(_Model):
     ht: KenhDemo = "pkcs12"
     con_dau: KenhDemo = "pkcs11"
     xac_nhan_sau_giay: Annotated[float, Field(ge=0, le=3600)] = 0.5
+    giao_thuc_tu_xa: Literal["bat_dong_bo", "csc"] = "bat_dong_bo"  # the stand-in speaks both
 
 
 class ChungThu(_Model):

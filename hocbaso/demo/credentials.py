@@ -96,9 +96,16 @@ class DemoCredentials:
         kind = self._kind(role)
         if kind == "tu_xa":
             from hocbaso.demo.remote_signing import CLIENT_ID, DEMO_SECRET, standin_url
+            from hocbaso.signing.channels import RemotePort
+            from hocbaso.signing.channels.csc import CscPort
             from hocbaso.signing.channels.vn_async import VnAsyncPort
 
-            port = VnAsyncPort(standin_url(self._ws), who, client_id=CLIENT_ID, secret=DEMO_SECRET)
+            url = standin_url(self._ws)
+            port: RemotePort
+            if self._config.chung_thu.demo.giao_thuc_tu_xa == "csc":
+                port = CscPort(url, who, client_id=CLIENT_ID, secret=DEMO_SECRET)
+            else:
+                port = VnAsyncPort(url, who, client_id=CLIENT_ID, secret=DEMO_SECRET)
             return RemoteChannel.open(port)
         if kind == "pkcs11":
             return LocalChannel(self._token_signer(who), reload=lambda: self._token_signer(who))

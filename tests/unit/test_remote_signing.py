@@ -58,12 +58,16 @@ def locked(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _copy(locked: Path, tmp_path: Path, *, pre_approved: bool = True) -> Path:
+def _copy(locked: Path, tmp_path: Path, *, pre_approved: bool = True, csc: bool = False) -> Path:
     root = tmp_path / "ws"
     shutil.copytree(locked, root)
+    toml = root / "school.toml"
+    text = toml.read_text()
     if not pre_approved:
-        toml = root / "school.toml"
-        toml.write_text(toml.read_text().replace("duyet_truoc = true", "duyet_truoc = false"))
+        text = text.replace("duyet_truoc = true", "duyet_truoc = false")
+    if csc:
+        text = text.replace("[chung_thu.demo]\n", '[chung_thu.demo]\ngiao_thuc_tu_xa = "csc"\n')
+    toml.write_text(text)
     return root
 
 
@@ -233,6 +237,25 @@ def test_the_principal_must_approve_before_signing(locked: Path, tmp_path: Path)
     kinds = dict(zip(rows["vai_tro"], rows["kenh"], strict=True))
     assert kinds == {"gvcn": "tu_xa", "ht": "pkcs12", "condau": "pkcs11"}
     assert _states(res) == {"sealed"}
+    res.close()
+
+
+def test_csc_v2_adapter_authorizes_once_per_request_and_signs_the_batch(
+    locked: Path, tmp_path: Path
+) -> None:
+    res = open_resources(_copy(locked, tmp_path, csc=True))
+    with res.credentials.services():
+        _, channel = res.channel_for("gvcn", CLASS)
+        from hocbaso.signing.channels.csc import CscPort
+
+        assert isinstance(channel, RemoteChannel) and isinstance(channel.port, CscPort)
+        channel.port.max_digests = PER_REQUEST
+        _script(res, hanh_dong=["xac_nhan", "tu_choi"], xac_nhan_sau_giay=0.3)
+        first = _sign(res)
+        assert first.trang_thai == "tu_choi" and first.con_lai == 3
+        assert _sign(res).trang_thai == "da_ky"
+        ledger = _assert_signed_once(res)
+        assert [len(r["bam"]) for r in ledger["yeu_cau"]] == [6, 6, 4, 6]
     res.close()
 
 

@@ -204,6 +204,51 @@ class RemoteSigningStandin:
             self._advance(tx)
             return 200, self._answer(tx)
 
+    # -- the same service behind the CSC API v2 shape --------------------------------
+    def csc(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """``/csc/v2/...``: one credential per user (its id is the user id)."""
+        credential = str(body.get("credentialID") or body.get("userID") or "")
+        if path == "credentials/list":
+            found = self.account(credential) is not None
+            return 200, {"credentialIDs": [credential] if found else []}
+        account = self.account(credential)
+        if account is None:
+            return 400, {"error": "invalid_request", "error_description": "credentialID"}
+        if path == "credentials/info":
+            ders = account[1]
+            return 200, {"cert": {"certificates": [base64.b64encode(d).decode() for d in ders]}}
+        if path == "credentials/authorize":
+            code, answer = self.submit(
+                {
+                    "ma_giao_dich": body.get("clientData"),
+                    "ma_nguoi_dung": credential,
+                    "mo_ta": body.get("description", ""),
+                    "bam": body.get("hashes"),
+                }
+            )
+            if code == 402:
+                return 429, {"error": "quota_exceeded"}
+            if code != 200:
+                return code, {"error": "invalid_request", "error_description": answer}
+            code, answer = self.status(str(body.get("clientData")))
+            if code != 200:
+                return code, {"error": "server_error"}
+            errors = {
+                "cho_xac_nhan": "authorization_pending",
+                "tu_choi": "access_denied",
+                "het_han": "expired_token",
+            }
+            if answer["trang_thai"] in errors:
+                return 400, {"error": errors[answer["trang_thai"]]}
+            return 200, {"SAD": f"sad-{body.get('clientData')}", "expiresIn": 300}
+        if path == "signatures/signHash":
+            sad = str(body.get("SAD", ""))
+            tx = self.transactions.get(sad.removeprefix("sad-"))
+            if tx is None or tx.trang_thai != "da_ky" or tx.bam != body.get("hashes"):
+                return 400, {"error": "invalid_request", "error_description": "SAD"}
+            return 200, {"signatures": tx.chu_ky}
+        return 404, {"error": "invalid_request"}
+
     def decide(self, tx_id: str, confirm: bool) -> bool:
         """A person confirms (or refuses) a pending request by hand."""
         with self.lock:
@@ -327,6 +372,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._reply(200, _page(standin.pending()))
             else:
                 self._reply(200 if done else 404, {"da_xu_ly": done})
+        elif path.startswith("/csc/v2/"):
+            if self._authorised():
+                self._reply(*standin.csc(path.removeprefix("/csc/v2/"), self._body()))
         elif path == "/_admin/kich-ban":
             standin.set_script(self._body())
             self._reply(200, {"ok": True})
