@@ -103,6 +103,7 @@ def run_verb(
         run_flow(records.in_ban_giay, workspace=ws, ma_lop=args.ma_lop, out=str(args.out.resolve()))
     elif verb == "report":
         run_flow(steps.bao_cao, workspace=ws)
+        _print_signing_progress(workspace)
     print(f"Xem các lần chạy trong giao diện Prefect: {api.ui_url}")
     return 0
 
@@ -262,3 +263,26 @@ def remote_signing(workspace: Path, action: str, ma: str | None) -> int:
     if not chosen:
         print("Không có yêu cầu ký nào đang chờ xác nhận.")
     return 0
+
+
+def _print_signing_progress(workspace: Path) -> None:
+    """`hbs report`: who has not signed yet (v_tien_do_ky) and the requests (v_giao_dich_ky)."""
+    from hocbaso.store import Store
+    from hocbaso.store.journal import signing_progress, signing_requests
+
+    store = Store(Workspace(workspace).store_path)
+    progress = signing_progress(store)
+    left = progress.filter(progress["con_lai"] > 0)
+    print(f"Tiến độ ký (v_tien_do_ky): còn {int(progress['con_lai'].sum() or 0)} chữ ký chưa có.")
+    for row in left.iter_rows(named=True):
+        print(
+            f"  - lớp {row['ma_lop']}, {row['vai_tro']} ({row['ma_giao_vien'] or '?'}): "
+            f"còn {row['con_lai']}/{row['so_hoc_ba']} học bạ"
+        )
+    requests = signing_requests(store)
+    if requests.height:
+        counts = requests.group_by("kenh", "trang_thai").len().sort("kenh", "trang_thai")
+        summary = ", ".join(
+            f"{r['kenh']} {r['trang_thai']}: {r['len']}" for r in counts.iter_rows(named=True)
+        )
+        print(f"Yêu cầu ký (v_giao_dich_ky): {summary}")
