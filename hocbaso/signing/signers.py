@@ -311,6 +311,14 @@ _PKCS11_STATE = _Pkcs11State()
 _LIBRARY_ENVIRONMENT = ("SOFTHSM2_CONF",)
 
 
+def _set_environment(values: Mapping[str, str | None]) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 def _start_library(module: str, environment: Mapping[str, str] | None) -> None:
     """Start ``module`` under ``environment`` (or the process's), restarting it if needed.
 
@@ -330,11 +338,7 @@ def _start_library(module: str, environment: Mapping[str, str] | None) -> None:
             return
         saved = {name: os.environ.get(name) for name in _LIBRARY_ENVIRONMENT}
         try:
-            for name, value in wanted.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+            _set_environment(wanted)
             library = pkcs11.lib(module)
             if previous is not None:
                 library.reinitialize()
@@ -345,11 +349,7 @@ def _start_library(module: str, environment: Mapping[str, str] | None) -> None:
                 hint="Kiểm tra đường dẫn thư viện PKCS#11 và tệp cấu hình của nó.",
             ) from exc
         finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+            _set_environment(saved)
         state.environment[module] = wanted
 
 

@@ -58,11 +58,26 @@ def locked(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="module", autouse=True)
+def pki_running(locked: Path) -> Iterator[None]:
+    """The demo PKI's services once for the module: every copy's are the same (reused)."""
+    from hocbaso.demo.credentials import DemoCredentials
+    from hocbaso.demo.pki_services import DemoPkiServices
+
+    res = open_resources(locked)
+    assert isinstance(res.credentials, DemoCredentials)
+    with DemoPkiServices(res.credentials.pki, reuse=True):
+        yield
+
+
 def _copy(locked: Path, tmp_path: Path, *, pre_approved: bool = True, csc: bool = False) -> Path:
     root = tmp_path / "ws"
     shutil.copytree(locked, root)
     toml = root / "school.toml"
     text = toml.read_text()
+    # Quick "people" and polling: the tests wait for answers, not for the clock.
+    text = text.replace("hoi_trang_thai_giay = 0.5", "hoi_trang_thai_giay = 0.1")
+    text = text.replace("xac_nhan_sau_giay = 0.5", "xac_nhan_sau_giay = 0.1")
     if not pre_approved:
         text = text.replace("duyet_truoc = true", "duyet_truoc = false")
     if csc:
@@ -286,7 +301,7 @@ def test_sigkill_at_random_moments_never_submits_a_hash_twice(locked: Path, tmp_
             if _states(res) == {"signed_gvcn"}:
                 break
             run = subprocess.Popen([sys.executable, "-c", SIGNING_RUN, str(root)], env=env)
-            time.sleep(rng.uniform(1.0, 3.5))
+            time.sleep(rng.uniform(1.0, 3.0))
             run.send_signal(signal.SIGKILL)
             run.wait()
         final = subprocess.run(

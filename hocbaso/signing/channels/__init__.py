@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from hocbaso.errors import SigningError
-from hocbaso.signing.signers import RecordSigner, crypto_chain_of
+from hocbaso.signing.signers import Certified, RecordSigner, crypto_chain_of
 
 ChannelKind = Literal["pkcs12", "pkcs11", "tu_xa"]
 RequestState = Literal["cho_xac_nhan", "da_ky", "tu_choi", "het_han", "loi"]
@@ -65,7 +65,7 @@ class RequestStatus:
     message: str = ""  # Vietnamese, for the person
 
 
-class Channel(Protocol):
+class Channel(Certified, Protocol):
     """One signer's way of signing digests (its certificate and how many per request)."""
 
     @property
@@ -74,15 +74,6 @@ class Channel(Protocol):
     @property
     def max_digests(self) -> int:
         """Digests per request (one confirmation)."""
-
-    @property
-    def certificate(self) -> asn1_x509.Certificate: ...
-
-    @property
-    def chain(self) -> tuple[asn1_x509.Certificate, ...]: ...
-
-    @property
-    def crypto_chain(self) -> list[x509.Certificate]: ...
 
     def submit(self, request: SignRequest) -> RequestStatus:
         """Send the request (again: the same id asks nothing new)."""

@@ -31,12 +31,11 @@ import httpx
 
 from hocbaso.errors import SigningError
 from hocbaso.signing.channels import RequestStatus, SignRequest
-from hocbaso.signing.channels.vn_async import RemoteUnavailable
+from hocbaso.signing.channels.http import call, quota_exhausted, service_client
 
 SHA256_OID = "2.16.840.1.101.3.4.2.1"
 RSA_OID = "1.2.840.113549.1.1.1"
 MAX_DIGESTS = 50
-_RETRIES = 3
 
 
 class CscPort:
@@ -58,28 +57,16 @@ class CscPort:
         self._user = user_id
         self._credential = credential_id
         self._provider = provider
-        self._http = httpx.Client(
-            base_url=base_url.rstrip("/") + "/csc/v2",
-            headers={"Authorization": f"Bearer {secret}", "X-Client-Id": client_id},
-            timeout=timeout_s,
+        self._http = service_client(
+            base_url.rstrip("/") + "/csc/v2",
+            client_id=client_id,
+            secret=secret,
+            timeout_s=timeout_s,
             transport=transport,
         )
 
     def _post(self, path: str, body: dict[str, Any]) -> httpx.Response:
-        last: Exception | None = None
-        for _ in range(_RETRIES):
-            try:
-                response = self._http.post(path, json=body)
-            except httpx.HTTPError as exc:
-                last = exc
-                continue
-            if response.status_code < 500:
-                return response
-            last = RuntimeError(str(response.status_code))
-        raise RemoteUnavailable(
-            f"Dịch vụ ký số từ xa ({self._provider}, CSC) không trả lời ({last}).",
-            hint="Kiểm tra kết nối mạng rồi chạy lại bước ký; yêu cầu đã gửi không bị gửi trùng.",
-        )
+        return call(self._http, self._provider, "POST", path, json=body)
 
     def _credential_id(self) -> str:
         if self._credential is None:
@@ -120,12 +107,7 @@ class CscPort:
             },
         )
         if response.status_code == 429:
-            return RequestStatus(
-                "loi",
-                code="het_luot",
-                message="Tài khoản ký số từ xa đã hết lượt ký. Gia hạn gói ký số với nhà "
-                "cung cấp rồi chạy lại bước ký.",
-            )
+            return quota_exhausted()
         body = response.json()
         if response.status_code != 200:
             error = body.get("error", "")

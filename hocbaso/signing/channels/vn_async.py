@@ -21,21 +21,22 @@ provider's field names differ; a small mapping per provider goes here.
 from __future__ import annotations
 
 import base64
-import time
 from typing import Any
 
 import httpx
 
 from hocbaso.errors import SigningError
 from hocbaso.signing.channels import RequestStatus, SignRequest
+from hocbaso.signing.channels.http import (
+    RemoteUnavailable,
+    call,
+    quota_exhausted,
+    service_client,
+)
+
+__all__ = ["MAX_DIGESTS", "RemoteUnavailable", "VnAsyncPort"]
 
 MAX_DIGESTS = 50
-_RETRIES = 3
-_BACKOFF_S = 0.2
-
-
-class RemoteUnavailable(SigningError):
-    """The remote signing service did not answer (network, 5xx) after a few tries."""
 
 
 def _b64(data: bytes) -> str:
@@ -59,31 +60,12 @@ class VnAsyncPort:
         self.max_digests = MAX_DIGESTS
         self._user = user_id
         self._provider = provider
-        self._http = httpx.Client(
-            base_url=base_url.rstrip("/"),
-            headers={"Authorization": f"Bearer {secret}", "X-Client-Id": client_id},
-            timeout=timeout_s,
-            transport=transport,
+        self._http = service_client(
+            base_url, client_id=client_id, secret=secret, timeout_s=timeout_s, transport=transport
         )
 
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        last: Exception | None = None
-        for attempt in range(_RETRIES):
-            try:
-                response = self._http.request(method, path, **kwargs)
-            except httpx.HTTPError as exc:
-                last = exc
-            else:
-                if response.status_code < 500:
-                    return response
-                last = httpx.HTTPStatusError(
-                    f"{response.status_code}", request=response.request, response=response
-                )
-            time.sleep(_BACKOFF_S * (attempt + 1))
-        raise RemoteUnavailable(
-            f"Dịch vụ ký số từ xa ({self._provider}) không trả lời ({last}).",
-            hint="Kiểm tra kết nối mạng rồi chạy lại bước ký; yêu cầu đã gửi không bị gửi trùng.",
-        )
+        return call(self._http, self._provider, method, path, **kwargs)
 
     def certificates(self) -> list[bytes]:
         response = self._call("GET", f"/v1/tai-khoan/{self._user}/chung-thu")
@@ -99,12 +81,7 @@ class VnAsyncPort:
         body = response.json()
         code = body.get("ma_loi")
         if response.status_code in (402, 429) or code == "HET_LUOT":
-            return RequestStatus(
-                "loi",
-                code="het_luot",
-                message="Tài khoản ký số từ xa đã hết lượt ký. Gia hạn gói ký số với nhà "
-                "cung cấp rồi chạy lại bước ký.",
-            )
+            return quota_exhausted()
         if response.status_code != 200:
             return RequestStatus(
                 "loi",
