@@ -10,7 +10,8 @@ import hashlib
 import re
 from typing import Literal
 
-from prefect import flow, pause_flow_run
+from prefect import context as flow_run_context
+from prefect import flow, pause_flow_run, suspend_flow_run
 from prefect.exceptions import FlowPauseTimeout
 from prefect.input import RunInput
 
@@ -163,16 +164,42 @@ def _summarise(role: Role, outcomes: list[StepOutcome]) -> None:
         )
 
 
+def _wait_long(outcomes: list[StepOutcome], cho_lau_giay: int) -> None:
+    """Confirmations still pending after the run's bounded wait: with ``cho_lau_giay`` and
+    a deployment's run, suspend (the worker is freed; resuming runs the flow again, which
+    collects what was confirmed); otherwise a later run collects them."""
+    waiting = [o.ma_lop for o in outcomes if getattr(o, "trang_thai", "") == "cho_xac_nhan"]
+    if not waiting:
+        return
+    run = flow_run_context.get_run_context()
+    from_deployment = getattr(getattr(run, "flow_run", None), "deployment_id", None)
+    if cho_lau_giay > 0 and from_deployment is not None:
+        print(
+            f"Các lớp {', '.join(waiting)} còn chờ xác nhận: tạm dừng lần chạy tối đa "
+            f"{cho_lau_giay} giây (không giữ máy chạy), tiếp tục khi được mở lại."
+        )
+        suspend_flow_run(timeout=cho_lau_giay, key="cho-xac-nhan-ky")
+        return
+    print(
+        f"Các lớp {', '.join(waiting)} còn chờ người ký xác nhận: chạy lại bước ký sau để "
+        "lấy chữ ký đã xác nhận (không ai bị hỏi lại)."
+    )
+
+
 @flow(name="ky-hoc-ba", log_prints=True)
-def ky_hoc_ba(workspace: str, role: Role, ma_lop: str | None = None) -> list[StepOutcome]:
+def ky_hoc_ba(
+    workspace: str, role: Role, ma_lop: str | None = None, cho_lau_giay: int = 0
+) -> list[StepOutcome]:
     """Sign: the homeroom teacher of each class (role gvcn), then the principal (role ht),
-    who approves each class first."""
+    who approves each class first. ``cho_lau_giay``: how long a deployment's run may stay
+    suspended waiting for confirmations (0: leave them to the next run)."""
     with workspace_lock(workspace, f"luồng ky-hoc-ba ({role})"), services(workspace, pki=True):
         classes = classes_waiting_task(workspace, SIGN_STEPS[role].name, ma_lop)
         outcomes = _sign_classes(workspace, role, classes)
         views = signing_views_task(workspace)
     publish_signing_views(*views)
     _summarise(role, outcomes)
+    _wait_long(outcomes, cho_lau_giay)
     return outcomes
 
 
