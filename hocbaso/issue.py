@@ -76,6 +76,7 @@ from hocbaso.store.audit import append_events
 from hocbaso.store.journal import (
     JournalEntry,
     SigningRequest,
+    close_interrupted_local,
     close_request,
     entries,
     entries_on,
@@ -190,6 +191,7 @@ async def _sign_locally(
         timestamper = session.timestamper if role == "condau" else None
         with store.session() as con:
             with transaction_on(con):
+                close_interrupted_local(con, ma_lop, role)
                 open_request(con, request, [])
             try:
                 for record in records:

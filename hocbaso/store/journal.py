@@ -194,6 +194,19 @@ def close_request(
     )
 
 
+def close_interrupted_local(con: duckdb.DuckDBPyConnection, ma_lop: str, role: str) -> None:
+    """A key file's or token's request left open by a killed run: ``loi`` (``gian_doan``),
+    counting the signatures it did keep (its records signed are not signed again)."""
+    con.execute(
+        "UPDATE giao_dich_ky g SET trang_thai = 'loi', ma_loi = 'gian_doan', xong_luc = $1, "
+        "so_chu_ky = 2 * (SELECT count(*) FROM chu_ky_hoc_ba j "
+        "                 WHERE j.ma_giao_dich = g.ma_giao_dich) "
+        "WHERE g.ma_lop = $2 AND g.vai_tro = $3 AND g.kenh IN ('pkcs12', 'pkcs11') "
+        "AND g.trang_thai = 'cho_xac_nhan'",
+        [_now(), ma_lop, role],
+    )
+
+
 def requests_on(con: duckdb.DuckDBPyConnection, ids: Iterable[str]) -> dict[str, SigningRequest]:
     wanted = sorted(set(ids))
     if not wanted:

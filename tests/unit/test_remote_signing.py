@@ -70,7 +70,14 @@ def pki_running(locked: Path) -> Iterator[None]:
         yield
 
 
-def _copy(locked: Path, tmp_path: Path, *, pre_approved: bool = True, csc: bool = False) -> Path:
+def _copy(
+    locked: Path,
+    tmp_path: Path,
+    *,
+    pre_approved: bool = True,
+    csc: bool = False,
+    gvcn: str = "tu_xa",
+) -> Path:
     root = tmp_path / "ws"
     shutil.copytree(locked, root)
     toml = root / "school.toml"
@@ -80,6 +87,7 @@ def _copy(locked: Path, tmp_path: Path, *, pre_approved: bool = True, csc: bool 
     text = text.replace("xac_nhan_sau_giay = 0.5", "xac_nhan_sau_giay = 0.1")
     if not pre_approved:
         text = text.replace("duyet_truoc = true", "duyet_truoc = false")
+    text = text.replace('gvcn = "tu_xa"', f'gvcn = "{gvcn}"')
     if csc:
         text = text.replace("[chung_thu.demo]\n", '[chung_thu.demo]\ngiao_thuc_tu_xa = "csc"\n')
     toml.write_text(text)
@@ -271,6 +279,40 @@ def test_csc_v2_adapter_authorizes_once_per_request_and_signs_the_batch(
         assert _sign(res).trang_thai == "da_ky"
         ledger = _assert_signed_once(res)
         assert [len(r["bam"]) for r in ledger["yeu_cau"]] == [6, 6, 4, 6]
+    res.close()
+
+
+def test_a_key_file_signs_each_record_once_across_a_crash(
+    locked: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hocbaso.signing.channels import LocalChannel
+
+    res = open_resources(_copy(locked, tmp_path, gvcn="pkcs12"))
+    with res.credentials.services():
+        _, channel = res.channel_for("gvcn", CLASS)
+        assert isinstance(channel, LocalChannel)
+        calls: list[bytes] = []
+        real = channel.sign_digest
+
+        def flaky(digest: bytes) -> bytes:
+            calls.append(digest)
+            if len(calls) == 7:  # the key "dies" on the fourth record's XML
+                raise KeyboardInterrupt
+            return real(digest)
+
+        monkeypatch.setattr(channel, "sign_digest", flaky)
+        with pytest.raises(KeyboardInterrupt):
+            sign_class(res, CLASS, "gvcn")
+        assert _states(res) == {"locked"}
+        outcome = sign_class(res, CLASS, "gvcn")
+        assert outcome.processed == 5 and outcome.skipped == 3
+        assert len(calls) == 7 + 2 * 5  # three records kept, never signed again
+    rows = signing_requests(res.store)
+    assert sorted(zip(rows["trang_thai"], rows["so_chu_ky"], strict=True)) == [
+        ("da_ky", 10),
+        ("loi", 6),
+    ]
+    assert _states(res) == {"signed_gvcn"}
     res.close()
 
 
