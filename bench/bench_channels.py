@@ -38,9 +38,9 @@ from hocbaso.initialize import initialize
 from hocbaso.issue import confirmations_needed, sign_class
 from hocbaso.lock import lock_class
 from hocbaso.resources import open_resources
+from hocbaso.states import LOCK
 from hocbaso.store import classes_waiting, current_records
 from hocbaso.store.journal import signing_requests
-from hocbaso.states import LOCK
 
 
 def _toml(root: Path, gvcn: str) -> None:
@@ -102,9 +102,7 @@ def main() -> None:
                         confirmations.append(rows.height)
                         for role, label in (("ht", "ht pkcs12"), ("condau", "condau pkcs11")):
                             done = sign_class(run, ma_lop, role)  # type: ignore[arg-type]
-                            per_record.setdefault(label, []).append(
-                                done.seconds / sizes[ma_lop]
-                            )
+                            per_record.setdefault(label, []).append(done.seconds / sizes[ma_lop])
                 run.close()
         floor = _floor_ms(base)
     print(f"lớp: {sizes} học bạ; {args.repeats} lần đo, trung vị")
