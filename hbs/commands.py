@@ -122,6 +122,7 @@ def _print_demo_summary(
     for row in report.tong_quan.iter_rows(named=True):
         state = row["trang_thai"]
         print(f"  - {STATE_NAMES_VI.get(state, state)} ({state}): {row['so_hoc_ba']}")
+    _print_signing_progress(workspace)
     print("Thời gian từng bước (giây):")
     for step, seconds in timings.items():
         print(f"  - {step}: {seconds:.1f}")
