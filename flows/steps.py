@@ -6,9 +6,17 @@ The work is in ``tasks/`` (thin) and ``hocbaso/`` (the logic).
 
 from __future__ import annotations
 
-from prefect import flow
+import hashlib
+import re
+from typing import Literal
 
-from hocbaso.errors import RegistryUnavailable
+from prefect import context as flow_run_context
+from prefect import flow, pause_flow_run, suspend_flow_run
+from prefect.exceptions import FlowPauseTimeout
+from prefect.input import RunInput
+
+from hocbaso.errors import HocBaSoError, RegistryUnavailable, SigningError
+from hocbaso.issue import CLASS_STATES_VI, SignOutcome
 from hocbaso.signing import Role
 from hocbaso.states import LOCK, SIGN_STEPS, SUBMIT
 from hocbaso.steps import ClassFailure, StepOutcome
@@ -26,9 +34,14 @@ from tasks.initialize import (
 from tasks.records import (
     CLASS_RETRY_BUDGET_S,
     PROBE_RETRY_BUDGET_S,
+    approval_timeout,
+    approved_task,
     classes_waiting_task,
     lock_class_task,
+    publish_signing_views,
+    record_decision_task,
     sign_class_task,
+    signing_views_task,
     submit_class_task,
 )
 from tasks.report import report_task
@@ -86,15 +99,137 @@ def chot_du_lieu(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]
     return outcomes
 
 
-@flow(name="ky-hoc-ba", log_prints=True, flow_run_name=flow_run_name("ky-hoc-ba"))
-def ky_hoc_ba(workspace: str, role: Role, ma_lop: str | None = None) -> list[StepOutcome]:
-    """Sign: the homeroom teacher of each class (role gvcn), then the principal (role ht)."""
-    with workspace_lock(workspace, f"luồng ky-hoc-ba ({role})"), services(workspace, pki=True):
-        outcomes = [
-            sign_class_task(workspace, c, role)
-            for c in classes_waiting_task(workspace, SIGN_STEPS[role].name, ma_lop)
+class DuyetLop(RunInput):
+    """The principal's answer for one class (the form of a paused run)."""
+
+    quyet_dinh: Literal["duyet", "tra_lai"] = "duyet"
+    ly_do: str = ""
+
+
+def pause_key(ma_lop: str) -> str:
+    """The key of the pause that waits for the principal's answer on ``ma_lop``."""
+    # Prefect keys allow lowercase letters, digits and dashes only; the short hash keeps
+    # classes apart whose names differ only in case or punctuation.
+    slug = re.sub(r"[^a-z0-9]+", "-", ma_lop.lower()).strip("-")
+    return f"duyet-lop-{slug}-{hashlib.sha256(ma_lop.encode()).hexdigest()[:6]}"
+
+
+def _principal_approves(workspace: str, ma_lop: str) -> str:
+    """``da_duyet``, ``tra_lai`` or ``cho_duyet``: approved already (or ahead in
+    school.toml), or pause with a form and take the principal's answer."""
+    if approved_task(workspace, ma_lop):
+        return "da_duyet"
+    print(
+        f"Lớp {ma_lop}: chờ Hiệu trưởng duyệt (biểu mẫu trên giao diện Prefect, hoặc "
+        f"`hbs duyet --class {ma_lop}` / `--tra-lai --reason ...`)."
+    )
+    try:
+        answer = pause_flow_run(
+            wait_for_input=DuyetLop.with_initial_data(
+                description=f"Hiệu trưởng duyệt học bạ lớp {ma_lop} trước khi ký: chọn "
+                "“duyet”, hoặc “tra_lai” kèm lý do để trả lớp về bản nháp."
+            ),
+            timeout=approval_timeout(workspace),
+            poll_interval=2,
+            key=pause_key(ma_lop),
+        )
+    except FlowPauseTimeout:
+        print(f"Lớp {ma_lop}: hết thời gian chờ Hiệu trưởng duyệt; chạy lại bước ký sau.")
+        return "cho_duyet"
+    if answer.quyet_dinh == "tra_lai":
+        record_decision_task(workspace, ma_lop, False, answer.ly_do, "giao_dien")
+        print(f"Lớp {ma_lop}: Hiệu trưởng trả lại, lý do: {answer.ly_do}")
+        return "tra_lai"
+    record_decision_task(workspace, ma_lop, True, "", "giao_dien")
+    return "da_duyet"
+
+
+def _sign_classes(workspace: str, role: Role, classes: list[str]) -> list[StepOutcome]:
+    """Each class is its own outcome: one class's failure does not stop the others."""
+    outcomes: list[StepOutcome] = []
+    title = {"gvcn": "Ký học bạ (GVCN)", "ht": "Ký học bạ (HT)", "condau": "Đóng dấu"}[role]
+    for c in each_class(f"ky-{role}", title, classes):
+        if role == "ht":
+            decision = _principal_approves(workspace, c)
+            if decision != "da_duyet":
+                note = "Hiệu trưởng trả lại lớp" if decision == "tra_lai" else "chờ duyệt"
+                where = "tu_choi" if decision == "tra_lai" else "cho_xac_nhan"
+                outcomes.append(SignOutcome(role, c, 0, 0.0, trang_thai=where, thong_bao=(note,)))
+                continue
+        state = sign_class_task(workspace, c, role, return_state=True)
+        result = state.result(raise_on_failure=False)
+        if isinstance(result, StepOutcome):
+            outcomes.append(result)
+        else:
+            message = result.user_message() if isinstance(result, HocBaSoError) else str(result)
+            outcomes.append(SignOutcome(role, c, 0, 0.0, trang_thai="loi", thong_bao=(message,)))
+    return outcomes
+
+
+def _summarise(role: Role, outcomes: list[StepOutcome]) -> None:
+    """Publish the outcome and the signing views; print a Vietnamese summary; fail on errors."""
+    title = {"gvcn": "Ký học bạ (GVCN)", "ht": "Ký học bạ (HT)", "condau": "Đóng dấu"}[role]
+    publish_outcomes(f"ky-{role}", title, outcomes)
+    counts = {state: 0 for state in CLASS_STATES_VI}
+    for o in outcomes:
+        state = getattr(o, "trang_thai", "da_ky")
+        counts[state] = counts.get(state, 0) + 1
+        if state != "da_ky" or getattr(o, "thong_bao", ()):
+            print(o.line_vi())
+    print(
+        f"Tổng kết {title}: "
+        + ", ".join(f"{n} lớp {CLASS_STATES_VI[s]}" for s, n in counts.items())
+        + "."
+    )
+    if counts["loi"]:
+        failed = [
+            f"lớp {o.ma_lop}: {' '.join(getattr(o, 'thong_bao', ()))}"
+            for o in outcomes
+            if getattr(o, "trang_thai", "") == "loi"
         ]
-    publish_outcomes(f"ky-{role}", f"Ký học bạ ({role.upper()})", outcomes)
+        raise SigningError(
+            f"{counts['loi']} lớp chưa ký được ({title}); các lớp khác vẫn được ký.\n"
+            + "\n".join(f"  - {f}" for f in failed),
+            hint="Xem từng lớp ở trên, sửa lỗi rồi chạy lại: phần đã ký không bị ký lại.",
+        )
+
+
+def _wait_long(outcomes: list[StepOutcome], cho_lau_giay: int) -> None:
+    """Confirmations still pending after the run's bounded wait: with ``cho_lau_giay`` and
+    a deployment's run, suspend (the worker is freed; resuming runs the flow again, which
+    collects what was confirmed); otherwise a later run collects them."""
+    waiting = [o.ma_lop for o in outcomes if getattr(o, "trang_thai", "") == "cho_xac_nhan"]
+    if not waiting:
+        return
+    run = flow_run_context.get_run_context()
+    from_deployment = getattr(getattr(run, "flow_run", None), "deployment_id", None)
+    if cho_lau_giay > 0 and from_deployment is not None:
+        print(
+            f"Các lớp {', '.join(waiting)} còn chờ xác nhận: tạm dừng lần chạy tối đa "
+            f"{cho_lau_giay} giây (không giữ máy chạy), tiếp tục khi được mở lại."
+        )
+        suspend_flow_run(timeout=cho_lau_giay, key="cho-xac-nhan-ky")
+        return
+    print(
+        f"Các lớp {', '.join(waiting)} còn chờ người ký xác nhận: chạy lại bước ký sau để "
+        "lấy chữ ký đã xác nhận (không ai bị hỏi lại)."
+    )
+
+
+@flow(name="ky-hoc-ba", log_prints=True, flow_run_name=flow_run_name("ky-hoc-ba"))
+def ky_hoc_ba(
+    workspace: str, role: Role, ma_lop: str | None = None, cho_lau_giay: int = 0
+) -> list[StepOutcome]:
+    """Sign: the homeroom teacher of each class (role gvcn), then the principal (role ht),
+    who approves each class first. ``cho_lau_giay``: how long a deployment's run may stay
+    suspended waiting for confirmations (0: leave them to the next run)."""
+    with workspace_lock(workspace, f"luồng ky-hoc-ba ({role})"), services(workspace, pki=True):
+        classes = classes_waiting_task(workspace, SIGN_STEPS[role].name, ma_lop)
+        outcomes = _sign_classes(workspace, role, classes)
+        views = signing_views_task(workspace)
+    publish_signing_views(*views)
+    _summarise(role, outcomes)
+    _wait_long(outcomes, cho_lau_giay)
     return outcomes
 
 
@@ -102,11 +237,11 @@ def ky_hoc_ba(workspace: str, role: Role, ma_lop: str | None = None) -> list[Ste
 def dong_dau(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]:
     """Stamp: the school's organisational seal and a trusted timestamp on every record."""
     with workspace_lock(workspace, "luồng dong-dau"), services(workspace, pki=True):
-        outcomes = [
-            sign_class_task(workspace, c, "condau")
-            for c in classes_waiting_task(workspace, SIGN_STEPS["condau"].name, ma_lop)
-        ]
-    publish_outcomes("dong-dau", "Đóng dấu và gắn dấu thời gian", outcomes)
+        classes = classes_waiting_task(workspace, SIGN_STEPS["condau"].name, ma_lop)
+        outcomes = _sign_classes(workspace, "condau", classes)
+        views = signing_views_task(workspace)
+    publish_signing_views(*views)
+    _summarise("condau", outcomes)
     return outcomes
 
 

@@ -44,6 +44,7 @@ VERBS_HELP = {
     "configure": "cấu hình: kiểm tra school.toml, người ký, chứng thư số",
     "lock": "chốt dữ liệu: tạo học bạ (XML + PDF) và khóa lại",
     "sign": "ký học bạ: GVCN (--role gvcn) rồi Hiệu trưởng (--role ht)",
+    "duyet": "Hiệu trưởng duyệt học bạ một lớp trước khi ký (hoặc trả lại với --tra-lai)",
     "stamp": "đóng dấu của trường và gắn dấu thời gian",
     "submit": "nộp học bạ lên CSDL Học bạ số, nhận mã tra cứu",
     "report": "báo cáo thống kê cuối năm (Excel + HTML) và tiến độ; danh sách chờ đánh giá bổ sung",
@@ -55,6 +56,7 @@ VERBS_HELP = {
     "demo": "chạy toàn bộ quy trình trên trường mẫu (tạo thư mục làm việc nếu chưa có)",
     "registry": "chạy máy chủ CSDL Học bạ số giả lập (`hbs registry serve`)",
     "server": "máy chủ Prefect cục bộ của thư mục làm việc (`hbs server start|stop`)",
+    "ky-tu-xa": "dịch vụ ký số từ xa giả lập: xem, xác nhận hoặc từ chối yêu cầu ký đang chờ",
 }
 
 # argparse's own English, in Vietnamese: the section titles and the error messages.
@@ -235,6 +237,30 @@ def _opts_verify(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _opts_duyet(p: argparse.ArgumentParser) -> None:
+    _class_option(p, required=True)
+    p.add_argument(
+        "--tra-lai", action="store_true", help="trả lớp về bản nháp thay vì duyệt (cần --reason)"
+    )
+    p.add_argument(
+        "--reason",
+        default="",
+        metavar="LÝ DO",
+        help="lý do trả lại (ghi vào nhật ký kiểm toán)",
+    )
+
+
+def _opts_ky_tu_xa(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "action",
+        choices=["danh-sach", "xac-nhan", "tu-choi"],
+        help="danh-sach: xem yêu cầu đang chờ; xac-nhan / tu-choi: trả lời thay người ký",
+    )
+    p.add_argument(
+        "--ma", default=None, metavar="MÃ", help="mã yêu cầu ký (mặc định: mọi yêu cầu đang chờ)"
+    )
+
+
 def _opts_audit(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=["verify"], help="verify: kiểm tra chuỗi băm của nhật ký")
 
@@ -279,6 +305,8 @@ VERB_OPTIONS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "audit": _opts_audit,
     "registry": _opts_registry,
     "server": _opts_server,
+    "duyet": _opts_duyet,
+    "ky-tu-xa": _opts_ky_tu_xa,
 }
 
 
@@ -387,6 +415,10 @@ def _dispatch(args: argparse.Namespace, workspace: Path) -> int:
         )
     if verb == "audit":
         return commands.audit_verify(workspace)
+    if verb == "duyet":  # may answer a paused run that holds the workspace lock
+        return commands.approve(workspace, args.ma_lop, args.tra_lai, args.reason)
+    if verb == "ky-tu-xa":
+        return commands.remote_signing(workspace, args.action, args.ma)
     from hocbaso.workspace_lock import workspace_lock
 
     assert verb in CHANGING_VERBS, verb

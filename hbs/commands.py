@@ -114,6 +114,7 @@ def run_verb(
     elif verb == "report":
         run_flow(steps.bao_cao, workspace=ws)
         _print_pending(workspace)
+        _print_signing_progress(workspace)
     print(f"Xem các lần chạy trong giao diện Prefect: {api.ui_url}")
     return 0
 
@@ -166,6 +167,7 @@ def _print_demo_summary(
     print(f"Tổng số học bạ (phiên bản hiện hành): {stats.total_records}")
     for state, n in stats.states.items():
         print(f"  - {STATE_NAMES_VI.get(state, state)}: {n}")
+    _print_signing_progress(workspace)
     print("Thời gian từng bước (giây):")
     for step, seconds in timings.items():
         print(f"  - {step}: {seconds:.1f}")
@@ -278,3 +280,111 @@ def audit_verify(workspace: Path) -> int:
         check = verify_chain(con)
     print(check.summary())
     return 0 if check.intact else 1
+
+
+def _paused_run(api: PrefectApi, key: str) -> Any:
+    """The paused flow run of this workspace waiting on pause ``key``, if any."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+        FlowRunFilterTags,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    runs_filter = FlowRunFilter(
+        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED])),
+        tags=None if api.home is not None else FlowRunFilterTags(all_=[api.run_tag]),
+    )
+    with get_client(sync_client=True) as client:
+        for run in client.read_flow_runs(flow_run_filter=runs_filter, limit=200):
+            if run.state is not None and run.state.state_details.pause_key == key:
+                return run
+    return None
+
+
+def approve(workspace: Path, ma_lop: str, tra_lai: bool, reason: str) -> int:
+    """`hbs duyet`: answer the run paused for this class, or record the answer directly."""
+    from flows.steps import pause_key
+    from hocbaso import approval
+    from hocbaso.resources import open_resources
+    from hocbaso.workspace_lock import workspace_lock
+
+    if tra_lai and not reason.strip():
+        raise ConfigurationError(
+            f"Trả lại lớp {ma_lop} phải có lý do.", hint='Thêm --reason "lý do trả lại".'
+        )
+    check_workspace(workspace, create=False)
+    api = ensure_server(workspace)
+    run = _paused_run(api, pause_key(ma_lop))
+    if run is not None:
+        from prefect.flow_runs import resume_flow_run
+
+        decision = "tra_lai" if tra_lai else "duyet"
+        resume_flow_run(run.id, run_input={"quyet_dinh": decision, "ly_do": reason})
+        print(f"Đã gửi quyết định “{decision}” cho lần chạy đang chờ duyệt lớp {ma_lop}.")
+        return 0
+    with workspace_lock(workspace, f"hbs duyet --class {ma_lop}"):
+        res = open_resources(workspace)
+        if tra_lai:
+            n = approval.return_class(res, ma_lop, reason, "dong_lenh")
+            print(f"Đã trả lại lớp {ma_lop} ({n} học bạ về bản nháp), lý do: {reason}")
+        else:
+            n = approval.approve(res, ma_lop, "dong_lenh")
+            print(f"Hiệu trưởng đã duyệt {n} học bạ lớp {ma_lop}; chạy `hbs sign --role ht`.")
+    return 0
+
+
+def remote_signing(workspace: Path, action: str, ma: str | None) -> int:
+    """`hbs ky-tu-xa`: the stand-in's pending requests; confirm or refuse them by hand."""
+    import httpx
+
+    from hocbaso.demo.remote_signing import standin_url
+
+    check_workspace(workspace, create=False)
+    base = standin_url(Workspace(workspace))
+    try:
+        pending = httpx.get(f"{base}/_admin/giao-dich", timeout=5).json()["cho_xac_nhan"]
+        if action == "danh-sach":
+            for p in pending:
+                print(f"{p['ma_giao_dich']}: {p['mo_ta']} ({p['so_bam']} giá trị băm)")
+            print(f"{len(pending)} yêu cầu đang chờ xác nhận ({base}/).")
+            return 0
+        verb = "xac-nhan" if action == "xac-nhan" else "tu-choi"
+        chosen = [p for p in pending if ma is None or p["ma_giao_dich"].startswith(ma)]
+        for p in chosen:
+            httpx.post(f"{base}/_admin/giao-dich/{p['ma_giao_dich']}/{verb}", timeout=5)
+            print(f"{'Đã xác nhận' if verb == 'xac-nhan' else 'Đã từ chối'}: {p['mo_ta']}")
+    except httpx.HTTPError as exc:
+        raise ConfigurationError(
+            f"Không kết nối được dịch vụ ký số từ xa giả lập tại {base}.",
+            hint="Dịch vụ chỉ chạy trong lúc bước ký chạy (`hbs sign --role gvcn`); "
+            "chạy lệnh này trong một cửa sổ khác khi bước ký đang chờ xác nhận.",
+        ) from exc
+    if not chosen:
+        print("Không có yêu cầu ký nào đang chờ xác nhận.")
+    return 0
+
+
+def _print_signing_progress(workspace: Path) -> None:
+    """`hbs report`: who has not signed yet (v_tien_do_ky) and the requests (v_giao_dich_ky)."""
+    from hocbaso.store import Store
+    from hocbaso.store.journal import signing_progress, signing_requests
+
+    store = Store(Workspace(workspace).store_path)
+    progress = signing_progress(store)
+    left = progress.filter(progress["con_lai"] > 0)
+    print(f"Tiến độ ký (v_tien_do_ky): còn {int(progress['con_lai'].sum() or 0)} chữ ký chưa có.")
+    for row in left.iter_rows(named=True):
+        print(
+            f"  - lớp {row['ma_lop']}, {row['vai_tro']} ({row['ma_giao_vien'] or '?'}): "
+            f"còn {row['con_lai']}/{row['so_hoc_ba']} học bạ"
+        )
+    requests = signing_requests(store)
+    if requests.height:
+        counts = requests.group_by("kenh", "trang_thai").len().sort("kenh", "trang_thai")
+        summary = ", ".join(
+            f"{r['kenh']} {r['trang_thai']}: {r['len']}" for r in counts.iter_rows(named=True)
+        )
+        print(f"Yêu cầu ký (v_giao_dich_ky): {summary}")

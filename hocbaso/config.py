@@ -94,7 +94,44 @@ class KhoaPkcs11(_Model):
     pin_env: str
 
 
-Khoa = Annotated[KhoaPkcs12 | KhoaPkcs11, Field(discriminator="loai")]
+class KhoaTuXa(_Model):
+    """A person's remote signing account (ký số từ xa: VNPT SmartCA, Viettel MySign, ...).
+
+    ``giao_thuc``: ``bat_dong_bo`` (send a batch, the person confirms on the phone, collect)
+    or ``csc`` (Cloud Signature Consortium API v2). The client secret comes from the
+    environment variable ``bi_mat_env``; nothing secret is written here.
+    """
+
+    loai: Literal["tu_xa"]
+    giao_thuc: Literal["bat_dong_bo", "csc"] = "bat_dong_bo"
+    nha_cung_cap: Annotated[str, Field(min_length=1)]  # e.g. "vnpt-smartca", "gia_lap"
+    url: Annotated[str, Field(min_length=1)]
+    ma_nguoi_dung: Annotated[str, Field(min_length=1)]
+    client_id: str = "hocbaso"
+    bi_mat_env: str
+    ma_chung_thu: str | None = None  # CSC credentialID (the first one listed if not given)
+
+
+Khoa = Annotated[KhoaPkcs12 | KhoaPkcs11 | KhoaTuXa, Field(discriminator="loai")]
+KenhDemo = Literal["pkcs12", "pkcs11", "tu_xa"]
+
+
+class ChungThuDemo(_Model):
+    """Demo mode: which channel each role signs through (all three shown by default).
+
+    The homeroom teachers sign through the remote-signing stand-in on loopback (it
+    confirms by itself after ``xac_nhan_sau_giay`` seconds; ``0`` never: then confirm
+    by hand with `hbs ky-tu-xa xac-nhan`), the principal with a PKCS#12 file, the seal
+    on a SoftHSM2 token created in the workspace.
+    """
+
+    gvcn: KenhDemo = "tu_xa"
+    ht: KenhDemo = "pkcs12"
+    # The seal is the organisation's own key: a USB token (or, for trials, a key file),
+    # never a person's remote-signing account; its revision attaches the final XML.
+    con_dau: Literal["pkcs12", "pkcs11"] = "pkcs11"
+    xac_nhan_sau_giay: Annotated[float, Field(ge=0, le=3600)] = 0.5
+    giao_thuc_tu_xa: Literal["bat_dong_bo", "csc"] = "bat_dong_bo"  # the stand-in speaks both
 
 
 class ChungThu(_Model):
@@ -108,9 +145,33 @@ class ChungThu(_Model):
 
     che_do: Literal["demo", "that"] = "demo"
     nguoi: dict[str, Khoa] = Field(default_factory=dict)
-    con_dau: Khoa | None = None
+    con_dau: Annotated[KhoaPkcs12 | KhoaPkcs11, Field(discriminator="loai")] | None = None
     tsa_url: str | None = None
     tin_cay: list[str] = Field(default_factory=list)  # trusted root certificate files (PEM)
+    demo: ChungThuDemo = Field(default_factory=ChungThuDemo)
+
+
+class KyTuXa(_Model):
+    """Remote signing: how long one run waits for confirmations, how often it asks.
+
+    What is still waiting after ``cho_xac_nhan_giay`` stays in the signing journal and
+    the next run collects it (nobody is asked again).
+    """
+
+    cho_xac_nhan_giay: Annotated[float, Field(ge=0, le=24 * 3600)] = 300.0
+    hoi_trang_thai_giay: Annotated[float, Field(gt=0, le=600)] = 1.0
+
+
+class Duyet(_Model):
+    """The principal's approval (duyệt) before signing a class.
+
+    Normally the run pauses and asks (a form in the Prefect UI, or `hbs duyet`).
+    ``duyet_truoc = true`` gives the approval in advance (the demo, a deadline run);
+    the audit log says so for every class it covers.
+    """
+
+    duyet_truoc: bool = False
+    cho_duyet_giay: Annotated[int, Field(ge=1)] = 3600  # how long a paused run waits
 
 
 class Registry(_Model):
@@ -147,6 +208,8 @@ class SchoolConfig(_Model):
     gvcn: dict[str, str] = Field(default_factory=dict)  # class -> ma_giao_vien (overrides lop)
     chung_thu: ChungThu = Field(default_factory=ChungThu)
     registry: Registry = Field(default_factory=Registry)
+    duyet: Duyet = Field(default_factory=Duyet)
+    ky_tu_xa: KyTuXa = Field(default_factory=KyTuXa)
 
 
 def _describe(error: ValidationError) -> str:

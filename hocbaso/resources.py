@@ -35,6 +35,7 @@ from typing import Protocol
 from hocbaso.config import SchoolConfig, Workspace
 from hocbaso.registry.port import RegistryPort
 from hocbaso.roster import Person, Roster, load_roster
+from hocbaso.signing.channels import Channel
 from hocbaso.signing.identity import check_signer_is
 from hocbaso.signing.roles import SEAL, Role
 from hocbaso.signing.signers import RecordSigner
@@ -52,6 +53,9 @@ class Credentials(Protocol):
 
     def load_signer(self, who: str) -> RecordSigner:
         """Load the key of ``who`` (a ma_giao_vien, or ``SEAL``)."""
+
+    def load_channel(self, who: str, role: Role) -> Channel:
+        """How ``who`` signs records in ``role``: key file, token or remote account."""
 
     def trust_roots(self) -> list[Path]:
         """Root certificates (PEM) a verifier of this school's records trusts."""
@@ -116,6 +120,7 @@ class Resources:
     credentials: Credentials
     registry: RegistryAccess
     _signers: dict[str, RecordSigner] = field(default_factory=dict, repr=False)
+    _channels: dict[tuple[str, str], Channel] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -156,6 +161,21 @@ class Resources:
             check_signer_is(signer, who.person, who.label_vi)
         return who, signer
 
+    def channel_for(
+        self, role: Role, ma_lop: str | None = None, roster: Roster | None = None
+    ) -> tuple[Signatory, Channel]:
+        """The signing channel of ``role`` (for ``ma_lop``), checked to be that person's
+        certificate; opened once per ``Resources``."""
+        who = signatory(roster or self.roster(), role, ma_lop)
+        with self._lock:
+            channel = self._channels.get((who.key, role))
+            if channel is None:
+                channel = self.credentials.load_channel(who.key, role)
+                self._channels[(who.key, role)] = channel
+        if who.person is not None:
+            check_signer_is(channel, who.person, who.label_vi)
+        return who, channel
+
     @contextmanager
     def running(self, *, pki: bool = False, registry: bool = False) -> Iterator[None]:
         """Run the services a step needs for the duration of the block.
@@ -173,8 +193,11 @@ class Resources:
         """Close every loaded key (PKCS#11 sessions)."""
         with self._lock:
             signers, self._signers = list(self._signers.values()), {}
+            channels, self._channels = list(self._channels.values()), {}
         for signer in signers:
             signer.close()
+        for channel in channels:
+            channel.close()
 
 
 def open_resources(workspace: str | Path) -> Resources:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import polars as pl
 from prefect import task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from hocbaso import issue, lock, submission
+from hocbaso import approval, issue, lock, submission
 from hocbaso.guidance import nothing_waiting, resolve_class
 from hocbaso.resources import resources_for
 from hocbaso.signing import Role
 from hocbaso.states import step_named
 from hocbaso.steps import StepOutcome
-from hocbaso.store import classes_waiting
+from hocbaso.store import classes_waiting, journal
 from tasks.common import open_workspace, task_log
 
 #: How long one class may keep trying a registry that does not answer (seconds).
@@ -46,10 +48,44 @@ def lock_class_task(workspace: str, ma_lop: str) -> StepOutcome:
 
 @task(name="ky-lop", cache_policy=NO_CACHE, task_run_name="ky-{role}-lop-{ma_lop}")
 def sign_class_task(workspace: str, ma_lop: str, role: Role) -> StepOutcome:
-    """The class's signer (GVCN, HT or the seal) signs every record waiting for them."""
+    """The class's signer (GVCN, HT or the seal) signs every record waiting for them;
+    remote confirmations are awaited within the configured bound, then left for a rerun."""
     outcome = issue.sign_class(resources_for(workspace), ma_lop, role)
     task_log(outcome.line_vi())
     return outcome
+
+
+@task(name="duyet-san", cache_policy=NO_CACHE, task_run_name="duyet-san-lop-{ma_lop}")
+def approved_task(workspace: str, ma_lop: str) -> bool:
+    """Whether the principal approved the class (or approved it ahead in school.toml)."""
+    res = resources_for(workspace)
+    if approval.is_approved(res, ma_lop):
+        return True
+    if res.config.duyet.duyet_truoc:
+        approval.approve(res, ma_lop, "school.toml")
+        return True
+    return False
+
+
+@task(name="ghi-duyet", cache_policy=NO_CACHE, task_run_name="ghi-duyet-lop-{ma_lop}")
+def record_decision_task(
+    workspace: str, ma_lop: str, approve: bool, ly_do: str, source: approval.Source
+) -> int:
+    """Keep the principal's answer: approve the class, or return it to draft (audited)."""
+    res = resources_for(workspace)
+    if approve:
+        return approval.approve(res, ma_lop, source)
+    return approval.return_class(res, ma_lop, ly_do, source)
+
+
+@task(name="tien-do-ky", cache_policy=NO_CACHE)
+def signing_views_task(workspace: str) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """Rows of ``v_giao_dich_ky`` and ``v_tien_do_ky`` (no personal data)."""
+    store = resources_for(workspace).store
+    requests = journal.signing_requests(store).with_columns(
+        tao_luc=pl.col("tao_luc").cast(pl.String), xong_luc=pl.col("xong_luc").cast(pl.String)
+    )
+    return requests.to_dicts(), journal.signing_progress(store).to_dicts()
 
 
 @task(name="nop-lop", cache_policy=NO_CACHE, task_run_name="nop-lop-{ma_lop}")
@@ -63,3 +99,48 @@ def submit_class_task(
     outcome = submission.submit_class(resources_for(workspace), ma_lop, budget_s=budget_s)
     task_log(outcome.line_vi())
     return outcome
+
+
+def approval_timeout(workspace: str) -> int:
+    """How long a run paused for the principal's approval waits (``[duyet] cho_duyet_giay``)."""
+    return resources_for(workspace).config.duyet.cho_duyet_giay
+
+
+def _table(rows: list[dict[str, object]], columns: list[str]) -> list[str]:
+    lines = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
+    lines += ["| " + " | ".join(str(r.get(c, "")) for c in columns) + " |" for r in rows]
+    return lines
+
+
+def publish_signing_views(
+    requests: list[dict[str, object]], progress: list[dict[str, object]]
+) -> None:
+    """``v_giao_dich_ky`` and ``v_tien_do_ky`` as one Markdown artifact (no personal data)."""
+    left = sum(int(str(r["con_lai"])) for r in progress)
+    lines = [
+        "## Tiến độ ký (v_tien_do_ky)",
+        "",
+        f"Còn {left} chữ ký học bạ chưa có (theo lớp, vai trò, người ký).",
+        "",
+        *_table(progress, ["ma_lop", "vai_tro", "ma_giao_vien", "so_hoc_ba", "da_ky", "con_lai"]),
+        "",
+        "## Yêu cầu ký (v_giao_dich_ky)",
+        "",
+        *_table(
+            requests[-200:],
+            [
+                "ma_giao_dich",
+                "ma_lop",
+                "vai_tro",
+                "kenh",
+                "ma_giao_vien",
+                "so_chu_ky",
+                "trang_thai",
+                "tao_luc",
+                "xong_luc",
+            ],
+        ),
+    ]
+    create_markdown_artifact(
+        key="tien-do-ky", markdown="\n".join(lines), description="Tiến độ ký và các yêu cầu ký"
+    )

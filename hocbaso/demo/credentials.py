@@ -3,11 +3,17 @@
 One certificate per signer of the roster and one for the school's seal, issued by
 the demo CA; its TSA, OCSP and CRL services run on a loopback port chosen free when
 the PKI is created (that port is baked into the certificates). No legal value.
+
+Each role signs through the channel ``[chung_thu.demo]`` names, so a demo run shows
+all three: homeroom teachers through the remote-signing stand-in (``tu_xa``), the
+principal with the PKCS#12 file (``pkcs12``), the seal on a SoftHSM2 token in the
+workspace (``pkcs11``, ``hocbaso.demo.softhsm``).
 """
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 
 from hocbaso.config import SchoolConfig, Workspace
@@ -17,7 +23,9 @@ from hocbaso.demo.pki_services import DemoPkiServices
 from hocbaso.demo.ports import free_port
 from hocbaso.errors import ConfigurationError
 from hocbaso.roster import Roster
-from hocbaso.signing.signers import RecordSigner
+from hocbaso.signing.channels import Channel, LocalChannel, RemoteChannel
+from hocbaso.signing.roles import SEAL, Role
+from hocbaso.signing.signers import RecordSigner, signer_from_pkcs11
 
 MANIFEST = "pki.json"
 
@@ -49,6 +57,59 @@ class DemoCredentials:
         self._pki = create_demo_pki(
             self.directory, people, self._config.truong.ten_truong, port=port
         )
+        on_token = self._token_keys(roster)
+        if on_token:
+            from hocbaso.demo.softhsm import ensure_demo_token
+
+            ensure_demo_token(self._pki, on_token)
+
+    def _kind(self, role: Role) -> str:
+        demo = self._config.chung_thu.demo
+        return {"gvcn": demo.gvcn, "ht": demo.ht, "condau": demo.con_dau}[role]
+
+    def _token_keys(self, roster: Roster) -> list[str]:
+        keys = []
+        if self._kind("condau") == "pkcs11":
+            keys.append(SEAL)
+        if self._kind("ht") == "pkcs11":
+            keys.append(roster.hieu_truong.ma_giao_vien)
+        if self._kind("gvcn") == "pkcs11":
+            keys += sorted({p.ma_giao_vien for p in roster.gvcn.values()})
+        return keys
+
+    def _token_signer(self, who: str) -> RecordSigner:
+        from hocbaso.demo.softhsm import demo_token
+
+        token = demo_token(self.directory)
+        label = self.pki.credential(who).label
+        return signer_from_pkcs11(
+            token.module,
+            token.token,
+            label,
+            token.pin,
+            chain_files=[self.pki.ca_certificate],
+            environment=token.environment,
+        )
+
+    def load_channel(self, who: str, role: Role) -> Channel:
+        """The channel ``[chung_thu.demo]`` gives ``role`` (start ``services`` first)."""
+        kind = self._kind(role)
+        if kind == "tu_xa":
+            from hocbaso.demo.remote_signing import CLIENT_ID, DEMO_SECRET, standin_url
+            from hocbaso.signing.channels import RemotePort
+            from hocbaso.signing.channels.csc import CscPort
+            from hocbaso.signing.channels.vn_async import VnAsyncPort
+
+            url = standin_url(self._ws)
+            port: RemotePort
+            if self._config.chung_thu.demo.giao_thuc_tu_xa == "csc":
+                port = CscPort(url, who, client_id=CLIENT_ID, secret=DEMO_SECRET)
+            else:
+                port = VnAsyncPort(url, who, client_id=CLIENT_ID, secret=DEMO_SECRET)
+            return RemoteChannel.open(port)
+        if kind == "pkcs11":
+            return LocalChannel(self._token_signer(who), reload=lambda: self._token_signer(who))
+        return LocalChannel(self.load_signer(who), reload=lambda: self.load_signer(who))
 
     @property
     def pki(self) -> DemoPki:
@@ -72,5 +133,17 @@ class DemoCredentials:
         return self.pki.tsa_url
 
     def services(self) -> AbstractContextManager[object]:
-        """TSA, OCSP and CRL on the PKI's port (or the same PKI already served there)."""
-        return DemoPkiServices(self.pki, reuse=True)
+        """TSA, OCSP and CRL on the PKI's port (or the same PKI already served there), and
+        the remote-signing stand-in when a role signs through it."""
+        return self._services()
+
+    @contextmanager
+    def _services(self) -> Iterator[object]:
+        with ExitStack() as stack:
+            running = stack.enter_context(DemoPkiServices(self.pki, reuse=True))
+            if "tu_xa" in {self._kind(r) for r in ("gvcn", "ht", "condau")}:
+                from hocbaso.demo.remote_signing import serve
+
+                delay = self._config.chung_thu.demo.xac_nhan_sau_giay
+                stack.enter_context(serve(self._ws, self.pki, delay or None))
+            yield running

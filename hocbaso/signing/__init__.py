@@ -14,6 +14,12 @@ real CA lives in ``hocbaso.demo``; ``hocbaso.resources`` picks it or the school'
 or, for a class at once: ``sign_batch(records, signer, role, tsa_url=..., trust=...)``
 and ``verify_batch(records, trust)``, one outcome per record.
 
+Each signature is made in three phases, so the middle one can happen elsewhere (a
+token, a remote signing service, minutes later): ``prepare_record_xml`` /
+``async_prepare_record_pdf`` give the digest to sign, ``async_finish_record_xml`` /
+``async_finish_record_pdf`` put the value in. ``hocbaso.signing.channels`` signs
+digests: ``LocalChannel`` (key file, token) or ``RemoteChannel`` (remote signing).
+
 Order of signatures: ``gvcn`` (homeroom teacher), ``ht`` (principal), ``condau``
 (the school's seal, with a timestamp); signing out of order or twice is refused.
 """
@@ -27,6 +33,9 @@ from hocbaso.signing.batch import (
 )
 from hocbaso.signing.pdf_signature import (
     FIELD_NAMES,
+    PreparedPdf,
+    async_finish_record_pdf,
+    async_prepare_record_pdf,
     async_sign_record_pdf,
     sign_record_pdf,
     signature_fields,
@@ -47,7 +56,10 @@ from hocbaso.signing.verify import (
     verify_record_xml,
 )
 from hocbaso.signing.xml_signature import (
+    PreparedXml,
+    async_finish_record_xml,
     async_sign_record_xml,
+    prepare_record_xml,
     sign_record_xml,
     signature_id,
 )
@@ -59,6 +71,8 @@ __all__ = [
     "SEAL",
     "Check",
     "CheckStatus",
+    "PreparedPdf",
+    "PreparedXml",
     "RecordSigner",
     "Role",
     "ServiceSession",
@@ -66,12 +80,16 @@ __all__ = [
     "TrustSettings",
     "VerificationReport",
     "VerifyOutcome",
+    "async_finish_record_pdf",
+    "async_finish_record_xml",
+    "async_prepare_record_pdf",
     "async_sign_batch",
     "async_sign_record_pdf",
     "async_sign_record_xml",
     "async_verify_record_pdf",
     "async_verify_record_xml",
     "load_signer",
+    "prepare_record_xml",
     "sign_batch",
     "sign_record_pdf",
     "sign_record_xml",

@@ -11,10 +11,12 @@ from __future__ import annotations
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
-from hocbaso.config import SchoolConfig, Workspace
+from hocbaso.config import KhoaPkcs11, KhoaPkcs12, KhoaTuXa, SchoolConfig, Workspace
 from hocbaso.errors import ConfigurationError
 from hocbaso.roster import Roster
-from hocbaso.signing.roles import SEAL
+from hocbaso.signing.channels import Channel
+from hocbaso.signing.channels.opening import open_channel
+from hocbaso.signing.roles import SEAL, Role
 from hocbaso.signing.signers import RecordSigner, load_signer
 
 
@@ -32,16 +34,25 @@ class ConfiguredCredentials:
 
     def load_signer(self, who: str) -> RecordSigner:
         """Load the key of ``who`` (a ma_giao_vien, or ``SEAL``) from its file or token."""
+        chain = [self._ws.path(p) for p in self._config.chung_thu.tin_cay]
+        return load_signer(self._spec(who), self._ws, chain_files=chain)
+
+    def _spec(self, who: str) -> KhoaPkcs12 | KhoaPkcs11 | KhoaTuXa:
         chung_thu = self._config.chung_thu
         spec = chung_thu.con_dau if who == SEAL else chung_thu.nguoi.get(who)
         if spec is None:
             where = "[chung_thu.con_dau]" if who == SEAL else f"[chung_thu.nguoi.{who}]"
             raise ConfigurationError(
                 f"Chưa cấu hình khóa ký cho {'con dấu của trường' if who == SEAL else who}.",
-                hint=f"Thêm mục {where} vào school.toml (tệp PKCS#12 hoặc thiết bị ký PKCS#11).",
+                hint=f"Thêm mục {where} vào school.toml (tệp PKCS#12, thiết bị ký PKCS#11 "
+                'hoặc ký số từ xa loai = "tu_xa").',
             )
-        chain = [self._ws.path(p) for p in chung_thu.tin_cay]
-        return load_signer(spec, self._ws, chain_files=chain)
+        return spec
+
+    def load_channel(self, who: str, role: Role) -> Channel:
+        """How ``who`` signs: their key file, token, or remote signing account."""
+        chain = [self._ws.path(p) for p in self._config.chung_thu.tin_cay]
+        return open_channel(self._spec(who), self._ws, chain_files=chain)
 
     def trust_roots(self) -> list[Path]:
         if not self._config.chung_thu.tin_cay:

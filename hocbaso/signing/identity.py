@@ -11,7 +11,7 @@ from asn1crypto import x509 as asn1_x509
 
 from hocbaso.errors import SigningError
 from hocbaso.roster import Person
-from hocbaso.signing.signers import RecordSigner
+from hocbaso.signing.signers import Certified
 
 _UID = "0.9.2342.19200300.100.1.1"
 
@@ -26,7 +26,7 @@ def certificate_personal_id(cert: asn1_x509.Certificate) -> str | None:
     return None
 
 
-def check_signer_is(signer: RecordSigner, person: Person, role_vi: str) -> None:
+def check_signer_is(signer: Certified, person: Person, role_vi: str) -> None:
     """Refuse a certificate that belongs to someone else than the expected signer."""
     found = certificate_personal_id(signer.certificate)
     if found is None or found != person.so_dinh_danh:

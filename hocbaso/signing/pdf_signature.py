@@ -18,22 +18,35 @@ revocation fetching share its HTTP session); ``sign_record_pdf`` is the one-off 
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
+import hashlib
+from dataclasses import dataclass
 from io import BytesIO
+from typing import Any
 
+from asn1crypto import cms
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import SigFieldSpec, SigSeedSubFilter
 from pyhanko.sign.general import SigningError as PyHankoSigningError
-from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata, PdfSigner
+from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
+from pyhanko.sign.signers.pdf_cms import ExternalSigner
+from pyhanko.sign.signers.pdf_signer import (
+    PdfSignatureMetadata,
+    PdfSigner,
+    PdfTBSDocument,
+    PostSignInstructions,
+)
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
+from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from hocbaso.errors import RecordError, SigningError
 from hocbaso.signing.attachment import attach_signed_xml
 from hocbaso.signing.roles import ROLE_NAMES, Role, check_order, check_role
-from hocbaso.signing.signers import RecordSigner
+from hocbaso.signing.signers import Certified, RecordSigner
 from hocbaso.signing.trust import ServiceSession, TrustSettings
 
 FIELD_NAMES: dict[Role, str] = {"gvcn": "ChuKyGVCN", "ht": "ChuKyHT", "condau": "ChuKyConDau"}
@@ -43,7 +56,7 @@ _CMS_OVERHEAD = 2048  # signed attributes, signature value, structure
 _TIMESTAMP_TOKEN = 8192  # a TSA token with the TSA's chain
 
 
-def _bytes_reserved(signer: RecordSigner, role: Role) -> int:
+def _bytes_reserved(signer: Certified, role: Role) -> int:
     certs = len(signer.certificate.dump()) + sum(len(c.dump()) for c in signer.chain)
     size = certs + _CMS_OVERHEAD + (_TIMESTAMP_TOKEN if role == "condau" else 0)
     return 2 * size
@@ -80,24 +93,106 @@ def _roles_present(pdf: bytes) -> list[str | None]:
     return [by_field.get(name, name) for name in signature_fields(pdf)]
 
 
-async def async_sign_record_pdf(
+@dataclass(frozen=True)
+class PreparedPdf:
+    """A PDF with the role's signature field and an empty, reserved signature region.
+
+    ``digest`` is the SHA-256 of the CMS signed attributes (which hold the document's
+    byte-range digest): what the signer signs. Everything but ``post_sign`` can be kept
+    (the signing journal) and finished later by ``async_finish_record_pdf``.
+    ``post_sign`` holds, in memory only, the seal's validation data for the DSS.
+    """
+
+    role: Role
+    document: bytes
+    document_digest: bytes
+    region_start: int
+    region_end: int
+    signed_attributes: bytes
+    digest: bytes
+    post_sign: PostSignInstructions | None = None
+
+    def as_json(self) -> dict[str, object]:
+        """What the journal keeps besides the document bytes (``post_sign`` is not kept)."""
+        return {
+            "document_digest": self.document_digest.hex(),
+            "region_start": self.region_start,
+            "region_end": self.region_end,
+            "signed_attributes": base64.b64encode(self.signed_attributes).decode("ascii"),
+            "digest": self.digest.hex(),
+        }
+
+    @classmethod
+    def from_json(cls, role: Role, document: bytes, data: dict[str, Any]) -> PreparedPdf:
+        return cls(
+            role=role,
+            document=document,
+            document_digest=bytes.fromhex(data["document_digest"]),
+            region_start=int(data["region_start"]),
+            region_end=int(data["region_end"]),
+            signed_attributes=base64.b64decode(data["signed_attributes"]),
+            digest=bytes.fromhex(data["digest"]),
+        )
+
+
+def _registry(certs: Certified) -> SimpleCertificateStore:
+    registry = SimpleCertificateStore()
+    registry.register_multiple([certs.certificate, *certs.chain])
+    return registry
+
+
+def _wrap_pdf_errors(role: Role) -> Any:
+    return _PdfErrors(role)
+
+
+class _PdfErrors:
+    """The Vietnamese errors of PDF signing, around a block."""
+
+    def __init__(self, role: Role) -> None:
+        self._role = role
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        role = self._role
+        if isinstance(exc, TimestampRequestError):
+            raise SigningError(
+                "Không lấy được dấu thời gian từ dịch vụ cấp dấu thời gian (TSA).",
+                hint="Kiểm tra kết nối mạng và địa chỉ TSA rồi đóng dấu lại; "
+                "ở chế độ demo, dịch vụ PKI thử nghiệm phải đang chạy.",
+            ) from exc
+        if isinstance(exc, PathBuildingError | PathValidationError):
+            raise SigningError(
+                f"Chứng thư của người ký ({ROLE_NAMES[role]}) không hợp lệ hoặc đã bị thu hồi.",
+                hint="Kiểm tra thời hạn và trạng thái chứng thư với nhà cung cấp chứng thư số.",
+            ) from exc
+        if isinstance(exc, PyHankoSigningError | PdfError):
+            raise SigningError(
+                f"Không ký được bản PDF của học bạ ({ROLE_NAMES[role]}).",
+                hint="Kiểm tra tệp PDF và khoá của người ký; nếu lỗi lặp lại, báo cho quản trị.",
+            ) from exc
+
+
+async def async_prepare_record_pdf(
     pdf: bytes,
-    signer: RecordSigner,
+    certs: Certified,
     role: Role,
     *,
-    signed_xml: bytes,
+    attach: bytes | None,
     session: ServiceSession | None = None,
-) -> bytes:
-    """Append the ``role`` signature as an incremental update that also attaches
-    ``signed_xml`` (the record XML just signed by ``role``: the attached XML plus that
-    one signature, else RecordError); the seal needs ``session`` with a TSA URL and
-    trust settings (for its timestamp and revocation data).
+) -> PreparedPdf:
+    """Add ``role``'s signature field with an empty value; return what to sign.
+
+    ``attach``: the record XML this revision attaches in place of the one the PDF
+    carries (a signed successor of it), or ``None`` to keep it. The seal needs
+    ``session`` with a TSA URL and trust settings (timestamp, revocation data).
     """
     role = check_role(role)
     check_order(_roles_present(pdf), role, "bản PDF của học bạ")
     field_name = FIELD_NAMES[role]
-    timestamper = None
     meta_options: dict[str, object] = {}
+    timestamper = None
     if role == "condau":
         if session is None or session.timestamper is None:
             raise SigningError(
@@ -116,36 +211,106 @@ async def async_sign_record_pdf(
         reason=ROLE_NAMES[role],
         **meta_options,  # type: ignore[arg-type]
     )
+    placeholder = ExternalSigner(
+        certs.certificate, _registry(certs), signature_value=_signature_size(certs)
+    )
     pdf_signer = PdfSigner(
         meta,
-        signer.pdf_signer,
+        placeholder,
         timestamper=timestamper,
         new_field_spec=SigFieldSpec(sig_field_name=field_name),
     )
-    try:
+    with _wrap_pdf_errors(role):
         writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
-        attach_signed_xml(writer, signed_xml, role, dt.datetime.now(dt.UTC))
-        output = await pdf_signer.async_sign_pdf(
-            writer, bytes_reserved=_bytes_reserved(signer, role), output=BytesIO()
+        if attach is not None:
+            attach_signed_xml(writer, attach, role, dt.datetime.now(dt.UTC))
+        buffer = BytesIO()
+        digest, tbs, _ = await pdf_signer.async_digest_doc_for_signing(
+            writer, bytes_reserved=_bytes_reserved(certs, role), output=buffer
         )
-    except TimestampRequestError as exc:
+        attributes = await placeholder.signed_attrs(
+            digest.document_digest, "sha256", use_pades=True
+        )
+    der = attributes.dump()
+    return PreparedPdf(
+        role=role,
+        document=buffer.getvalue(),
+        document_digest=digest.document_digest,
+        region_start=digest.reserved_region_start,
+        region_end=digest.reserved_region_end,
+        signed_attributes=der,
+        digest=hashlib.sha256(der).digest(),
+        post_sign=tbs.post_sign_instructions,
+    )
+
+
+def _signature_size(certs: Certified) -> int:
+    public = certs.certificate.public_key
+    if public.algorithm == "ec":
+        return 2 * ((public.bit_size + 7) // 8) + 16
+    return int(public.bit_size // 8)
+
+
+async def async_finish_record_pdf(
+    prepared: PreparedPdf,
+    signature: bytes,
+    certs: Certified,
+    *,
+    session: ServiceSession | None = None,
+) -> bytes:
+    """Embed the signature (over ``prepared.digest``) into the reserved region.
+
+    The seal's signature also gets its timestamp token and, when prepared in this
+    process, the revocation data of its chain in the DSS (needs ``session``).
+    """
+    role = prepared.role
+    timestamper = session.timestamper if session is not None and role == "condau" else None
+    if role == "condau" and timestamper is None:
         raise SigningError(
-            "Không lấy được dấu thời gian từ dịch vụ cấp dấu thời gian (TSA).",
-            hint="Kiểm tra kết nối mạng và địa chỉ TSA rồi đóng dấu lại; "
-            "ở chế độ demo, dịch vụ PKI thử nghiệm phải đang chạy.",
-        ) from exc
-    except (PathBuildingError, PathValidationError) as exc:
-        raise SigningError(
-            f"Chứng thư của người ký ({ROLE_NAMES[role]}) không hợp lệ hoặc đã bị thu hồi.",
-            hint="Kiểm tra thời hạn và trạng thái chứng thư với nhà cung cấp chứng thư số.",
-        ) from exc
-    except (PyHankoSigningError, PdfError) as exc:
-        raise SigningError(
-            f"Không ký được bản PDF của học bạ ({ROLE_NAMES[role]}).",
-            hint="Kiểm tra tệp PDF và khoá của người ký; nếu lỗi lặp lại, báo cho quản trị.",
-        ) from exc
-    result: bytes = output.getvalue()
-    return result
+            "Đóng dấu bản PDF cần dấu thời gian nhưng chưa cấu hình dịch vụ cấp dấu thời gian.",
+            hint="Đặt tsa_url trong mục [chung_thu] của school.toml (chế độ demo tự có TSA).",
+        )
+    signer = ExternalSigner(certs.certificate, _registry(certs), signature_value=signature)
+    with _wrap_pdf_errors(role):
+        cms_object = await signer.async_sign_prescribed_attributes(
+            "sha256",
+            signed_attrs=cms.CMSAttributes.load(prepared.signed_attributes),
+            timestamper=timestamper,
+        )
+        output: BytesIO = BytesIO(prepared.document)
+        await PdfTBSDocument.async_finish_signing(
+            output,
+            PreparedByteRangeDigest(
+                prepared.document_digest, prepared.region_start, prepared.region_end
+            ),
+            cms_object,
+            post_sign_instr=prepared.post_sign,
+            validation_context=(
+                session.validation_context()
+                if session is not None and prepared.post_sign is not None
+                else None
+            ),
+        )
+    return output.getvalue()
+
+
+async def async_sign_record_pdf(
+    pdf: bytes,
+    signer: RecordSigner,
+    role: Role,
+    *,
+    signed_xml: bytes,
+    session: ServiceSession | None = None,
+) -> bytes:
+    """Append the ``role`` signature as an incremental update that also attaches
+    ``signed_xml`` (the record XML just signed by ``role``: the attached XML plus that
+    one signature, else RecordError); the seal needs ``session`` with a TSA URL and
+    trust settings (for its timestamp and revocation data). The local form of
+    prepare → sign the digest → finish.
+    """
+    prepared = await async_prepare_record_pdf(pdf, signer, role, attach=signed_xml, session=session)
+    signature = signer.sign_digest(prepared.digest)
+    return await async_finish_record_pdf(prepared, signature, signer, session=session)
 
 
 def sign_record_pdf(

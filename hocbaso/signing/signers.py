@@ -17,11 +17,13 @@ Close a token signer (``close()`` or ``with``) to log out of the token.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import os
+import threading
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 import pkcs11
 from asn1crypto import x509 as asn1_x509
@@ -37,13 +39,20 @@ from pyhanko.sign.pkcs11 import PKCS11Signer, open_pkcs11_session
 from pyhanko.sign.signers.pdf_cms import Signer
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from hocbaso.config import KhoaPkcs11, KhoaPkcs12, Workspace, secret_from_env
+from hocbaso.config import KhoaPkcs11, KhoaPkcs12, KhoaTuXa, Workspace, secret_from_env
 from hocbaso.errors import SigningError
 
 _RSA_TOKEN_MECHANISMS = {
     "sha256": Mechanism.SHA256_RSA_PKCS,
     "sha384": Mechanism.SHA384_RSA_PKCS,
     "sha512": Mechanism.SHA512_RSA_PKCS,
+}
+# DER prefix of a PKCS#1 v1.5 DigestInfo, per hash: a digest signed on the token with the
+# raw RSA_PKCS mechanism (an external signature over a digest computed elsewhere).
+_DIGEST_INFO_PREFIX = {
+    "sha256": bytes.fromhex("3031300d060960864801650304020105000420"),
+    "sha384": bytes.fromhex("3041300d060960864801650304020205000430"),
+    "sha512": bytes.fromhex("3051300d060960864801650304020305000440"),
 }
 
 
@@ -99,14 +108,21 @@ class _TokenRsaKey(rsa.RSAPrivateKey):
         padding: AsymmetricPadding,
         algorithm: hashes.HashAlgorithm | Prehashed | NoDigestInfo,
     ) -> bytes:
-        name = getattr(algorithm, "name", "")
+        prehashed = isinstance(algorithm, Prehashed)
+        inner = algorithm._algorithm if isinstance(algorithm, Prehashed) else algorithm
+        name = getattr(inner, "name", "")
         if not isinstance(padding, PKCS1v15) or name not in _RSA_TOKEN_MECHANISMS:
             raise SigningError(
                 "Khoá trên thiết bị ký chỉ dùng được với RSA PKCS#1 v1.5 và SHA-256/384/512.",
                 hint="Dùng thuật toán ký mặc định (RSA-SHA256).",
             )
         try:
-            signature: bytes = self._handle.sign(data, mechanism=_RSA_TOKEN_MECHANISMS[name])
+            if prehashed:
+                signature: bytes = self._handle.sign(
+                    _DIGEST_INFO_PREFIX[name] + data, mechanism=Mechanism.RSA_PKCS
+                )
+            else:
+                signature = self._handle.sign(data, mechanism=_RSA_TOKEN_MECHANISMS[name])
         except pkcs11.PKCS11Error as exc:
             raise SigningError(
                 "Thiết bị ký (token) từ chối thao tác ký.",
@@ -138,6 +154,30 @@ class _TokenRsaKey(rsa.RSAPrivateKey):
         return self
 
 
+class Certified(Protocol):
+    """A signer's certificate and chain: all that preparing a signature needs.
+
+    A local key (``RecordSigner``) and a remote signing account
+    (``hocbaso.signing.channels``) both have it; the signature value comes separately.
+    """
+
+    @property
+    def certificate(self) -> asn1_x509.Certificate: ...
+
+    @property
+    def chain(self) -> tuple[asn1_x509.Certificate, ...]: ...
+
+    @property
+    def crypto_chain(self) -> list[x509.Certificate]: ...
+
+
+def crypto_chain_of(
+    certificate: asn1_x509.Certificate, chain: Iterable[asn1_x509.Certificate]
+) -> list[x509.Certificate]:
+    """Signer certificate first, then its issuers, as ``cryptography`` objects."""
+    return [_to_crypto(certificate), *(_to_crypto(c) for c in chain)]
+
+
 @dataclass
 class RecordSigner:
     """A loaded key with its certificate chain, ready to sign many records.
@@ -152,6 +192,7 @@ class RecordSigner:
     xml_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
     source: str  # "pkcs12" or "pkcs11", for reports
     _session: Any = field(default=None, repr=False)
+    _generation: int = field(default=0, repr=False)
 
     @property
     def crypto_certificate(self) -> x509.Certificate:
@@ -160,18 +201,38 @@ class RecordSigner:
     @property
     def crypto_chain(self) -> list[x509.Certificate]:
         """Signer certificate first, then its issuers: what signxml embeds in KeyInfo."""
-        return [_to_crypto(self.certificate), *(_to_crypto(c) for c in self.chain)]
+        return crypto_chain_of(self.certificate, self.chain)
 
     @property
     def subject_name(self) -> str:
         """The certificate's common name (shown locally, never logged)."""
         return str(self.certificate.subject.native.get("common_name", ""))
 
+    def sign_digest(self, digest: bytes, algorithm: str = "sha256") -> bytes:
+        """The raw signature over a digest computed elsewhere (the external-signature step).
+
+        RSA: PKCS#1 v1.5 over the DigestInfo (what a remote signing service returns);
+        ECDSA: the DER-encoded (r, s). A token signs on the token.
+        """
+        hash_algo = Prehashed(getattr(hashes, algorithm.upper())())
+        key = self.xml_key
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            return key.sign(digest, ec.ECDSA(hash_algo))
+        return key.sign(digest, PKCS1v15(), hash_algo)
+
+    @property
+    def stale(self) -> bool:
+        """True when the token library was started again since this session was opened."""
+        return self._session is not None and self._generation != _PKCS11_STATE.generation
+
     def close(self) -> None:
         """Log out of the token (nothing to do for a key file)."""
         if self._session is not None:
             try:
-                self._session.close()
+                if not self.stale:
+                    self._session.close()
+            except pkcs11.PKCS11Error:
+                pass  # the session is gone already (token removed, library restarted)
             finally:
                 self._session = None
 
@@ -235,6 +296,63 @@ def signer_from_pkcs12(path: Path, password: str | None) -> RecordSigner:
     )
 
 
+@dataclass
+class _Pkcs11State:
+    """The token library as this process started it: under which environment, how often."""
+
+    environment: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    generation: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_PKCS11_STATE = _Pkcs11State()
+# What a PKCS#11 library reads from the environment when it starts (SoftHSM2: its
+# configuration file, hence which token directory it sees).
+_LIBRARY_ENVIRONMENT = ("SOFTHSM2_CONF",)
+
+
+def _set_environment(values: Mapping[str, str | None]) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def _start_library(module: str, environment: Mapping[str, str] | None) -> None:
+    """Start ``module`` under ``environment`` (or the process's), restarting it if needed.
+
+    A PKCS#11 library reads its configuration once, when it is initialised, and a
+    process holds one instance per library file. Two workspaces with their own
+    SoftHSM2 token directories in one process (the tests) need the library started
+    again under the other configuration; sessions opened before then become stale
+    (``RecordSigner.stale``) and are opened again by their owner.
+    """
+    wanted = {
+        name: (environment or {}).get(name, os.environ.get(name)) for name in _LIBRARY_ENVIRONMENT
+    }
+    state = _PKCS11_STATE
+    with state.lock:
+        previous = state.environment.get(module)
+        if previous == wanted:
+            return
+        saved = {name: os.environ.get(name) for name in _LIBRARY_ENVIRONMENT}
+        try:
+            _set_environment(wanted)
+            library = pkcs11.lib(module)
+            if previous is not None:
+                library.reinitialize()
+                state.generation += 1
+        except (pkcs11.PKCS11Error, OSError, RuntimeError) as exc:
+            raise SigningError(
+                f"Không khởi động được thư viện thiết bị ký {module}.",
+                hint="Kiểm tra đường dẫn thư viện PKCS#11 và tệp cấu hình của nó.",
+            ) from exc
+        finally:
+            _set_environment(saved)
+        state.environment[module] = wanted
+
+
 def signer_from_pkcs11(
     module: str,
     token: str,
@@ -243,12 +361,16 @@ def signer_from_pkcs11(
     *,
     cert_label: str | None = None,
     chain_files: Sequence[Path] = (),
+    environment: Mapping[str, str] | None = None,
 ) -> RecordSigner:
     """Log in to a PKCS#11 token once; signatures are made by the token.
 
     The signer's certificate is read from the token (``cert_label``, by default the key
     label); every other certificate on the token and ``chain_files`` form the chain.
+    ``environment`` gives what the library reads when it starts (``SOFTHSM2_CONF`` of a
+    workspace's own SoftHSM2 token) instead of the process's environment.
     """
+    _start_library(module, environment)
     try:
         session = open_pkcs11_session(
             module, token_criteria=TokenCriteria(label=token), user_pin=pin
@@ -308,16 +430,27 @@ def signer_from_pkcs11(
         xml_key=_TokenRsaKey(handle, public),
         source="pkcs11",
         _session=session,
+        _generation=_PKCS11_STATE.generation,
     )
 
 
 def load_signer(
-    spec: KhoaPkcs12 | KhoaPkcs11,
+    spec: KhoaPkcs12 | KhoaPkcs11 | KhoaTuXa,
     workspace: Workspace | None = None,
     *,
     chain_files: Sequence[Path] = (),
 ) -> RecordSigner:
-    """The signer described in ``school.toml`` (secrets from the environment)."""
+    """The signer described in ``school.toml`` (secrets from the environment).
+
+    A remote signing account has no key on this machine: it signs records through
+    ``hocbaso.signing.channels``, and what needs a local key refuses it here.
+    """
+    if isinstance(spec, KhoaTuXa):
+        raise SigningError(
+            f"Người ký này ký số từ xa ({spec.nha_cung_cap}): không có khóa trên máy này.",
+            hint="Thao tác này cần khóa PKCS#12 hoặc token; khai báo thêm một khóa như vậy "
+            "trong [chung_thu] của school.toml.",
+        )
     if isinstance(spec, KhoaPkcs12):
         path = workspace.path(spec.tep) if workspace is not None else Path(spec.tep)
         password = secret_from_env(

@@ -19,8 +19,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
 from lxml import etree
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
@@ -31,7 +36,7 @@ from signxml.xades import XAdESDataObjectFormat, XAdESSigner
 
 from hocbaso.errors import RecordError, SigningError
 from hocbaso.signing.roles import ROLE_NAMES, ROLES, Role, check_order, check_role
-from hocbaso.signing.signers import RecordSigner
+from hocbaso.signing.signers import Certified, RecordSigner
 
 NS = "urn:hocbaso:hocba:1"
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -79,12 +84,12 @@ def _roles_present(chuky: Any) -> list[str | None]:
     return [by_id.get(sig_id, sig_id) for sig_id in present_signatures(chuky)]
 
 
-def _signature_method(signer: RecordSigner) -> SignatureMethod:
+def _signature_method(signer: Certified) -> SignatureMethod:
     algorithm = signer.certificate.public_key.algorithm
     return SignatureMethod.ECDSA_SHA256 if algorithm == "ec" else SignatureMethod.RSA_SHA256
 
 
-def _xades_signer(signer: RecordSigner, role: Role) -> XAdESSigner:
+def _xades_signer(signer: Certified, role: Role) -> XAdESSigner:
     xades = XAdESSigner(
         claimed_roles=[ROLE_NAMES[role]],
         data_object_format=XAdESDataObjectFormat(Description="Học bạ số", MimeType="text/xml"),
@@ -133,6 +138,123 @@ async def _add_signature_timestamp(signature: Any, timestamper: TimeStamper) -> 
     encapsulated.text = base64.b64encode(token.dump()).decode("ascii")
 
 
+@dataclass(frozen=True)
+class PreparedXml:
+    """A record XML with the role's signature in place but its value still empty.
+
+    ``digest`` is the SHA-256 of the canonical ``ds:SignedInfo``: what the signer (a key
+    file, a token, a remote signing service) signs. ``finish_record_xml`` puts the value
+    in; nothing else of the document changes, so the prepared bytes can wait (in the
+    signing journal) for a confirmation that comes minutes or a day later.
+    """
+
+    role: Role
+    document: bytes
+    digest: bytes
+
+
+class _CapturingKey:
+    """What signxml signs with while preparing: it keeps the bytes to sign and answers
+    with a placeholder of the right length (the real value comes later)."""
+
+    def __init__(self, certs: Certified) -> None:
+        public = certs.certificate.public_key
+        self.key_size = public.bit_size
+        self._algorithm = public.algorithm
+        self._public = certs.crypto_chain[0].public_key()
+        self.captured: bytes | None = None
+
+    def public_key(self) -> Any:
+        return self._public
+
+    def sign(self, data: bytes, *args: Any, **kwargs: Any) -> bytes:
+        self.captured = data
+        if self._algorithm == "ec":
+            return encode_dss_signature(1, 1)
+        return bytes(self.key_size // 8)
+
+
+def _check_can_sign(xml: bytes, role: Role) -> Any:
+    root = parse_record(xml)
+    chuky = root.find(CHUKY_TAG)
+    if root.find(DATA_TAG) is None or chuky is None:
+        raise RecordError(
+            "Tệp XML không đúng cấu trúc học bạ: thiếu thongtinsohocbasotieuhoc hoặc chuky.",
+            hint="Tạo lại bản XML ở bước chốt dữ liệu.",
+        )
+    check_order(_roles_present(chuky), role, "học bạ XML")
+    return root
+
+
+def prepare_record_xml(xml: bytes, certs: Certified, role: Role) -> PreparedXml:
+    """Add ``role``'s XAdES signature to the record with an empty value; return what to sign.
+
+    Refuses (SigningError) to sign twice or out of order; the data element never changes.
+    """
+    role = check_role(role)
+    root = _check_can_sign(xml, role)
+    chuky = root.find(CHUKY_TAG)
+    etree.SubElement(chuky, SIGNATURE_TAG, Id="placeholder", nsmap={"ds": DS})
+    references = [SignatureReference(URI=uri) for uri in expected_references(role)]
+    key = _CapturingKey(certs)
+    try:
+        signed_root = _xades_signer(certs, role).sign(
+            root,
+            key=key,  # type: ignore[arg-type]  # duck-typed: signxml only calls sign()
+            cert=certs.crypto_chain,
+            reference_uri=references,
+        )
+    except SignXMLException as exc:
+        raise SigningError(
+            f"Không tạo được chữ ký XML ({ROLE_NAMES[role]}).",
+            hint="Kiểm tra chứng thư của người ký; nếu lỗi lặp lại, báo cho quản trị.",
+        ) from exc
+    assert key.captured is not None  # signxml signs exactly once
+    document: bytes = etree.tostring(signed_root, xml_declaration=True, encoding="UTF-8")
+    return PreparedXml(role, document, hashlib.sha256(key.captured).digest())
+
+
+def _raw_signature_value(certs: Certified, signature: bytes) -> bytes:
+    """XML-DSig wants ECDSA as r||s; an external service returns DER (RSA is as is)."""
+    public = certs.certificate.public_key
+    if public.algorithm != "ec":
+        return signature
+    r, s = decode_dss_signature(signature)
+    size = (public.bit_size + 7) // 8
+    return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+
+
+async def async_finish_record_xml(
+    prepared: PreparedXml,
+    signature: bytes,
+    certs: Certified,
+    *,
+    timestamper: TimeStamper | None = None,
+) -> bytes:
+    """Put the signature value (over ``prepared.digest``) in; the seal also gets its
+    signature timestamp (needs ``timestamper``). Returns the signed record bytes."""
+    role = prepared.role
+    if role == "condau" and timestamper is None:
+        raise SigningError(
+            "Đóng dấu cần dấu thời gian nhưng chưa cấu hình dịch vụ cấp dấu thời gian.",
+            hint="Đặt tsa_url trong mục [chung_thu] của school.toml (chế độ demo tự có TSA).",
+        )
+    root = parse_record(prepared.document)
+    sig = root.find(f"{CHUKY_TAG}/{SIGNATURE_TAG}[@Id='{signature_id(role)}']")
+    value = None if sig is None else sig.find(f"{{{DS}}}SignatureValue")
+    if value is None:
+        raise RecordError(
+            f"Bản chuẩn bị ký XML ({ROLE_NAMES[role]}) không có chỗ cho giá trị chữ ký.",
+            hint="Xoá bản chuẩn bị trong nhật ký ký rồi ký lại lớp này.",
+        )
+    value.text = base64.b64encode(_raw_signature_value(certs, signature)).decode("ascii")
+    if role == "condau":
+        assert timestamper is not None
+        await _add_signature_timestamp(sig, timestamper)
+    result: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return result
+
+
 async def async_sign_record_xml(
     xml: bytes,
     signer: RecordSigner,
@@ -143,7 +265,8 @@ async def async_sign_record_xml(
     """Append the ``role`` signature to the record; the seal (``condau``) needs a timestamper.
 
     Refuses (SigningError) to sign twice or out of order. Returns the new document bytes
-    (UTF-8, XML declaration); the data element is never changed.
+    (UTF-8, XML declaration); the data element is never changed. The local form of
+    prepare → sign the digest → finish.
     """
     role = check_role(role)
     if role == "condau" and timestamper is None:
@@ -151,34 +274,9 @@ async def async_sign_record_xml(
             "Đóng dấu cần dấu thời gian nhưng chưa cấu hình dịch vụ cấp dấu thời gian.",
             hint="Đặt tsa_url trong mục [chung_thu] của school.toml (chế độ demo tự có TSA).",
         )
-    root = parse_record(xml)
-    chuky = root.find(CHUKY_TAG)
-    if root.find(DATA_TAG) is None or chuky is None:
-        raise RecordError(
-            "Tệp XML không đúng cấu trúc học bạ: thiếu thongtinsohocbasotieuhoc hoặc chuky.",
-            hint="Tạo lại bản XML ở bước chốt dữ liệu.",
-        )
-    check_order(_roles_present(chuky), role, "học bạ XML")
-    etree.SubElement(chuky, SIGNATURE_TAG, Id="placeholder", nsmap={"ds": DS})
-    references = [SignatureReference(URI=uri) for uri in expected_references(role)]
-    try:
-        signed_root = _xades_signer(signer, role).sign(
-            root,
-            key=signer.xml_key,
-            cert=signer.crypto_chain,
-            reference_uri=references,
-        )
-    except SignXMLException as exc:
-        raise SigningError(
-            f"Không tạo được chữ ký XML ({ROLE_NAMES[role]}).",
-            hint="Kiểm tra khoá và chứng thư của người ký; nếu lỗi lặp lại, báo cho quản trị.",
-        ) from exc
-    if role == "condau":
-        assert timestamper is not None
-        signature = signed_root.find(f"{CHUKY_TAG}/{SIGNATURE_TAG}[@Id='{signature_id(role)}']")
-        await _add_signature_timestamp(signature, timestamper)
-    result: bytes = etree.tostring(signed_root, xml_declaration=True, encoding="UTF-8")
-    return result
+    prepared = prepare_record_xml(xml, signer, role)
+    signature = signer.sign_digest(prepared.digest)
+    return await async_finish_record_xml(prepared, signature, signer, timestamper=timestamper)
 
 
 def sign_record_xml(

@@ -110,6 +110,89 @@ _VIEWS = [
        QUALIFY phien_ban = max(phien_ban) OVER (PARTITION BY ma_hoc_sinh, nam_hoc)""",
 ]
 
+# The signing journal (``hocbaso.store.journal``): requests, signatures, approvals, signers.
+JOURNAL_DDL = [
+    """CREATE TABLE IF NOT EXISTS giao_dich_ky (
+        ma_giao_dich VARCHAR PRIMARY KEY,        -- the school's request id (sent as such)
+        ma_lop VARCHAR NOT NULL,
+        vai_tro VARCHAR NOT NULL,                -- gvcn | ht | condau
+        kenh VARCHAR NOT NULL,                   -- pkcs12 | pkcs11 | tu_xa
+        ma_giao_vien VARCHAR NOT NULL,           -- the signer (the seal: its holder)
+        so_chu_ky INTEGER NOT NULL,              -- digests in the request
+        trang_thai VARCHAR NOT NULL,             -- cho_xac_nhan | da_ky | tu_choi | het_han | loi
+        mo_ta VARCHAR NOT NULL,                  -- what the person's phone shows
+        ma_loi VARCHAR,
+        tao_luc TIMESTAMPTZ NOT NULL,
+        xong_luc TIMESTAMPTZ
+    )""",
+    """CREATE TABLE IF NOT EXISTS chu_ky_hoc_ba (
+        ma_hoc_ba VARCHAR NOT NULL,
+        vai_tro VARCHAR NOT NULL,
+        sha256_vao VARCHAR NOT NULL,             -- the XML the role signs (its sha256)
+        ma_lop VARCHAR NOT NULL,
+        xml_chuan_bi VARCHAR,                    -- prepared documents (empty signature value)
+        pdf_chuan_bi VARCHAR,
+        pdf_thong_so VARCHAR,                    -- JSON: byte range, signed attributes
+        bam_xml VARCHAR,                         -- hex digests to sign
+        bam_pdf VARCHAR,
+        ma_giao_dich VARCHAR,                    -- the request carrying the digests (latest)
+        trang_thai VARCHAR NOT NULL,             -- chuan_bi | da_gui | da_ky
+        sha256 VARCHAR,                          -- signed XML
+        xml_path VARCHAR,
+        pdf_path VARCHAR,
+        cap_nhat TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (ma_hoc_ba, vai_tro, sha256_vao)
+    )""",
+    """CREATE TABLE IF NOT EXISTS duyet_lop (
+        ma_lop VARCHAR NOT NULL,
+        dau_van_tay VARCHAR NOT NULL,            -- sha256 of the records approved (id:sha256)
+        ket_qua VARCHAR NOT NULL,                -- duyet | tra_lai
+        ly_do VARCHAR,
+        nguon VARCHAR NOT NULL,                  -- giao_dien | dong_lenh | school.toml
+        thoi_diem TIMESTAMPTZ NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS nguoi_ky (
+        ma_lop VARCHAR NOT NULL,
+        vai_tro VARCHAR NOT NULL,
+        ma_giao_vien VARCHAR NOT NULL,
+        PRIMARY KEY (ma_lop, vai_tro)
+    )""",
+]
+
+# Which states mean "this role has signed" (hocbaso.states: later steps keep the signature).
+_SIGNED_STATES = {
+    "gvcn": ["signed_gvcn", "signed_ht", "sealed", "submitted", "accepted", "rejected"],
+    "ht": ["signed_ht", "sealed", "submitted", "accepted", "rejected"],
+    "condau": ["sealed", "submitted", "accepted", "rejected"],
+}
+
+
+def _progress_sql() -> str:
+    parts = []
+    for role, states in _SIGNED_STATES.items():
+        listed = ", ".join(f"'{s}'" for s in states)
+        parts.append(
+            f"""SELECT h.ma_lop, '{role}' AS vai_tro, n.ma_giao_vien,
+                   count(*)::INTEGER AS so_hoc_ba,
+                   count(*) FILTER (WHERE h.trang_thai IN ({listed}))::INTEGER AS da_ky
+                FROM v_hoc_ba_hien_hanh h
+                LEFT JOIN nguoi_ky n ON n.ma_lop = h.ma_lop AND n.vai_tro = '{role}'
+                GROUP BY h.ma_lop, n.ma_giao_vien"""
+        )
+    union = "\n UNION ALL ".join(parts)
+    return f"""CREATE OR REPLACE VIEW v_tien_do_ky AS
+        SELECT ma_lop, vai_tro, ma_giao_vien, so_hoc_ba, da_ky, so_hoc_ba - da_ky AS con_lai
+        FROM ({union})"""
+
+
+JOURNAL_VIEWS = [
+    """CREATE OR REPLACE VIEW v_giao_dich_ky AS
+       SELECT ma_giao_dich, ma_lop, vai_tro, kenh, ma_giao_vien, so_chu_ky, trang_thai,
+              tao_luc, xong_luc
+       FROM giao_dich_ky""",
+    _progress_sql(),
+]
+
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every table and view if absent (idempotent)."""
@@ -117,9 +200,9 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(_table_ddl(table))
     cols = ", ".join(f"{k} {v}" for k, v in RESULT_COLUMNS.items())
     con.execute(f"CREATE TABLE IF NOT EXISTS danh_gia_cuoi_nam ({cols})")
-    for ddl in _RECORD_DDL:
+    for ddl in [*_RECORD_DDL, *JOURNAL_DDL]:
         con.execute(ddl)
-    for ddl in _VIEWS:
+    for ddl in [*_VIEWS, *JOURNAL_VIEWS]:
         con.execute(ddl)
     con.execute(
         "INSERT OR REPLACE INTO thong_tin_kho VALUES ('phien_ban_luoc_do', ?)",

@@ -1,0 +1,128 @@
+"""The workspace's remote-signing stand-in (demo mode): where it listens and what it holds.
+
+It runs on loopback while a signing step runs (``DemoCredentials.services``), on a
+port chosen free once and recorded in the workspace (``hocbaso.demo.ports``), over
+``<workspace>/ky-tu-xa-gia-lap`` (its requests and its ledger). Each teacher's account
+is their demo PKI certificate and key. No legal value.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from hocbaso.config import Workspace
+from hocbaso.demo.pki import DemoPki
+from hocbaso.demo.ports import HOST, choose_port, recorded_port
+from hocbaso.demo.remote_signing.standin import (
+    DEMO_SECRET,
+    Account,
+    RemoteSigningStandin,
+    RunningStandin,
+)
+from hocbaso.errors import ConfigurationError
+
+SERVICE = "ky_tu_xa_gia_lap"
+DEFAULT_PORT = 18767
+DIRECTORY = "ky-tu-xa-gia-lap"
+CLIENT_ID = "hocbaso"
+
+
+def standin_directory(ws: Workspace) -> str:
+    return str(ws.root / DIRECTORY)
+
+
+def demo_accounts(pki: DemoPki) -> Callable[[str], Account | None]:
+    """Each person of the demo PKI as a remote-signing account (by ma_giao_vien)."""
+
+    @functools.cache
+    def account(user: str) -> Account | None:
+        if user not in pki.identities:
+            return None
+        credential = pki.identities[user]
+        key, cert, extra = pkcs12.load_key_and_certificates(
+            credential.pkcs12.read_bytes(), credential.password.encode()
+        )
+        assert cert is not None
+        ders = [c.public_bytes(serialization.Encoding.DER) for c in [cert, *(extra or [])]]
+        return key, ders
+
+    return account
+
+
+_RUNNING: dict[str, tuple[RunningStandin, int]] = {}
+_LOCK = threading.Lock()
+
+
+def _answers(url: str) -> bool:
+    """Whether a stand-in of ours already answers at ``url`` (another process runs it)."""
+    import httpx
+
+    try:
+        return httpx.get(f"{url}/_admin/giao-dich", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@contextmanager
+def serve(
+    ws: Workspace, pki: DemoPki, confirm_after_s: float | None
+) -> Iterator[RunningStandin | None]:
+    """Run the workspace's stand-in for the block, on its recorded port (or a free one,
+    recorded); a block inside another of the same workspace shares the running one, and
+    a stand-in another process runs on the recorded port is used as it is (``None``)."""
+    key = standin_directory(ws)
+    recorded = recorded_port(ws.service_ports_path, SERVICE)
+    if recorded is not None and key not in _RUNNING and _answers(f"http://{HOST}:{recorded}"):
+        yield None
+        return
+    with _LOCK:
+        kept = _RUNNING.get(key)
+        if kept is not None:
+            _RUNNING[key] = (kept[0], kept[1] + 1)
+        else:
+            port, _ = choose_port(ws.service_ports_path, SERVICE, DEFAULT_PORT)
+            standin = RemoteSigningStandin(key, demo_accounts(pki), confirm_after_s=confirm_after_s)
+            try:
+                running = RunningStandin(standin, HOST, port)
+            except OSError as exc:
+                raise ConfigurationError(
+                    f"Không mở được cổng {port} cho dịch vụ ký số từ xa giả lập.",
+                    hint="Dừng chương trình đang dùng cổng này hoặc xoá tệp cong-dich-vu.json.",
+                ) from exc
+            kept = (running, 1)
+            _RUNNING[key] = kept
+    try:
+        yield kept[0]
+    finally:
+        with _LOCK:
+            running, count = _RUNNING[key]
+            if count > 1:
+                _RUNNING[key] = (running, count - 1)
+            else:
+                del _RUNNING[key]
+                running.stop()
+
+
+def standin_url(ws: Workspace) -> str:
+    """Where the workspace's stand-in listens (its recorded port)."""
+    port = recorded_port(ws.service_ports_path, SERVICE)
+    if port is None:
+        port, _ = choose_port(ws.service_ports_path, SERVICE, DEFAULT_PORT)
+    return f"http://{HOST}:{port}"
+
+
+__all__ = [
+    "CLIENT_ID",
+    "DEMO_SECRET",
+    "RemoteSigningStandin",
+    "RunningStandin",
+    "demo_accounts",
+    "serve",
+    "standin_url",
+]
