@@ -120,7 +120,7 @@ class Statistics:
 
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
-    return con.sql(sql).pl()
+    return con.execute(sql).pl()  # execute: safe after a half-read result
 
 
 def _pivot(
@@ -417,11 +417,12 @@ def _rejected(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFram
 
 def _signing_progress(con: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
     """Per-teacher signing progress, when the store has the signing issue's view."""
+    # fetchall: a result left half-read blocks the next query on this connection.
     present = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
         [SIGNING_PROGRESS_VIEW],
-    ).fetchone()
-    if not present or not present[0]:
+    ).fetchall()
+    if not present or not present[0][0]:
         return None
     frame = _frame(con, f"SELECT * FROM {SIGNING_PROGRESS_VIEW}")
     return frame.rename({c: heading(c) for c in frame.columns})
