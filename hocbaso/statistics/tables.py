@@ -120,7 +120,7 @@ class Statistics:
 
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
-    return con.execute(sql).pl()  # execute: safe after a half-read result
+    return con.sql(sql).pl()
 
 
 def _pivot(

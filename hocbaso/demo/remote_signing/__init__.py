@@ -12,6 +12,7 @@ import functools
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
@@ -59,13 +60,18 @@ _RUNNING: dict[str, tuple[RunningStandin, int]] = {}
 _LOCK = threading.Lock()
 
 
-def _answers(url: str) -> bool:
-    """Whether a stand-in of ours already answers at ``url`` (another process runs it)."""
+def _answers(url: str, directory: str) -> bool:
+    """Whether this workspace's stand-in already answers at ``url`` (another process of
+    the same workspace runs it). Another workspace's stand-in (a copy of this one, or a
+    school run beside it) holds other certificates, so it never counts as ours."""
     import httpx
 
     try:
-        return httpx.get(f"{url}/_admin/giao-dich", timeout=2).status_code == 200
-    except httpx.HTTPError:
+        reply = httpx.get(f"{url}/_admin/thu-muc", timeout=2)
+        return reply.status_code == 200 and reply.json().get("thu_muc") == str(
+            Path(directory).resolve()
+        )
+    except (httpx.HTTPError, ValueError):
         return False
 
 
@@ -78,7 +84,7 @@ def serve(
     a stand-in another process runs on the recorded port is used as it is (``None``)."""
     key = standin_directory(ws)
     recorded = recorded_port(ws.service_ports_path, SERVICE)
-    if recorded is not None and key not in _RUNNING and _answers(f"http://{HOST}:{recorded}"):
+    if recorded is not None and key not in _RUNNING and _answers(f"http://{HOST}:{recorded}", key):
         yield None
         return
     with _LOCK:

@@ -340,6 +340,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, _page(standin.pending()))
         elif path == "/_admin/giao-dich":
             self._reply(200, {"cho_xac_nhan": standin.pending()})
+        elif path == "/_admin/thu-muc":  # whose stand-in this is (a copied workspace differs)
+            self._reply(200, {"thu_muc": str(standin.directory.resolve())})
         elif path == "/_admin/so-cai":
             with standin.lock:
                 self._reply(200, standin.ledger)
