@@ -16,7 +16,13 @@ from hocbaso.workspace_lock import workspace_lock
 from tasks.common import publish_outcomes, services
 from tasks.configure import configure_task
 from tasks.initialize import compute_results_task, gate_task, load_store_task, read_source_task
-from tasks.records import classes_waiting_task, lock_class_task, sign_class_task, submit_class_task
+from tasks.records import (
+    classes_waiting_task,
+    lock_class_task,
+    lock_step,
+    sign_class_task,
+    submit_class_task,
+)
 from tasks.report import report_task
 
 
@@ -43,10 +49,14 @@ def cau_hinh(workspace: str) -> dict[str, int | str]:
 
 @flow(name="chot-du-lieu", log_prints=True)
 def chot_du_lieu(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]:
-    """Lock: build each class's records, validate them, render them, freeze them."""
+    """Lock: build each class's records, validate them, render them, freeze them.
+
+    The classes are computed side by side on the machine's cores; each is frozen in
+    its own transaction, in class order."""
     with workspace_lock(workspace, "luồng chot-du-lieu"):
         drafts = classes_waiting_task(workspace, LOCK.name, ma_lop)
-        outcomes = [lock_class_task(workspace, c) for c in drafts]
+        with lock_step(workspace, drafts) as step:
+            outcomes = [lock_class_task(workspace, c, step) for c in drafts]
     publish_outcomes("chot-du-lieu", "Chốt dữ liệu", outcomes)
     return outcomes
 

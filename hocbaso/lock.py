@@ -4,19 +4,34 @@ A record is locked when its XML is schema-valid, its printable copy carries that
 XML, both files are stored under their hash, and the store knows the data
 digest. Only students whose result is final are locked; those waiting for the
 summer supplementary assessment stay drafts until the decision is imported.
+
+The step is split in three (``hocbaso.parallel``): ``prepare_lock`` reads what the
+classes need from the store, once for the step; ``compute_lock`` builds, validates,
+renders and writes the files of one class from plain data (in a worker process
+when the step has several classes); the parent commits each class in one
+transaction, in class order (``LockStep.commit``). ``lock_class`` does the three
+for one class in this process.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
 
 import polars as pl
 
+from hocbaso.config import SchoolConfig, Workspace
+from hocbaso.dataset import SchoolData
 from hocbaso.files import store_content
+from hocbaso.parallel import ClassWorkers, Pending
 from hocbaso.record import build_records, data_digest, record_xml, validate_record_xml
 from hocbaso.render import RecordRenderer
-from hocbaso.resources import Resources
 from hocbaso.states import LOCK
 from hocbaso.steps import StepOutcome
 from hocbaso.store import (
@@ -27,34 +42,124 @@ from hocbaso.store import (
     transition,
 )
 
+if TYPE_CHECKING:  # workers import this module for ``compute_lock`` only: no keys, no PKI
+    from hocbaso.resources import Resources
 
-def lock_class(res: Resources, ma_lop: str, renderer: RecordRenderer | None = None) -> StepOutcome:
-    """Lock every draft of ``ma_lop`` whose result is final, in one transaction."""
-    ws, config, store = res.ws, res.config, res.store
-    started = time.perf_counter()
-    drafts = {r.ma_hoc_sinh: r for r in current_records(store, states=LOCK.takes, ma_lop=ma_lop)}
-    results = load_results(store, ma_lop).filter(
-        pl.col("ma_hoc_sinh").is_in(list(drafts)) & pl.col("duoc_len_lop").is_not_null()
-    )
-    waiting = len(drafts) - results.height
-    if results.is_empty():
-        return StepOutcome("chot", ma_lop, 0, time.perf_counter() - started, skipped=waiting)
-    data = load_school_data(store, ma_lop)
+
+@dataclass(frozen=True)
+class VersionGroup:
+    """Drafts of one version number (versions differ only after a revocation)."""
+
+    phien_ban: int
+    ids: dict[str, str]  # ma_hoc_sinh -> ma_hoc_ba
+    thay_the: dict[str, str]  # ma_hoc_sinh -> the revoked record it replaces
+
+
+@dataclass(frozen=True)
+class LockJob:
+    """What one class's lock needs, as plain picklable data (no store, no connection)."""
+
+    root: str  # the workspace folder (the files are written under it)
+    config: SchoolConfig
+    ma_lop: str
+    data: SchoolData  # the class's import tables
+    results: pl.DataFrame  # final results of the drafts to lock
+    groups: tuple[VersionGroup, ...]
+    ngay_tao: dt.date
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A class computed by ``compute_lock``: the moves to commit and the seconds it took."""
+
+    changes: list[RecordChange]
+    seconds: float
+
+
+@cache
+def _renderer() -> RecordRenderer:
     # Untagged PDF/A-3b: the record's machine-readable form is its XML (attached), and the
     # tag tree triples the cost of every later signature validation (88 ms vs 200-290 ms).
-    renderer = renderer or RecordRenderer(pdf_tags=False)
+    return RecordRenderer(pdf_tags=False)
+
+
+def _class_data(school: SchoolData, ma_lop: str) -> SchoolData:
+    """The tables of one class, cut from the whole school's."""
+    pupils = school.hoc_sinh.filter(pl.col("ma_lop") == ma_lop)
+    in_class = pl.col("ma_hoc_sinh").is_in(pupils["ma_hoc_sinh"].implode())
+    return SchoolData(
+        lop=school.lop.filter(pl.col("ma_lop") == ma_lop),
+        giao_vien=school.giao_vien,
+        hoc_sinh=pupils,
+        ket_qua_mon=school.ket_qua_mon.filter(in_class),
+        pham_chat_nang_luc=school.pham_chat_nang_luc.filter(in_class),
+        tong_hop=school.tong_hop.filter(in_class),
+    )
+
+
+def prepare_lock(
+    res: Resources, classes: Sequence[str]
+) -> tuple[dict[str, LockJob], dict[str, int]]:
+    """Read the store once for ``classes``: a job per class with something to lock, and
+    per class the number of drafts still waiting for a final result."""
+    store = res.store
+    wanted = set(classes)
+    with store.held():
+        one = classes[0] if len(classes) == 1 else None
+        drafts_all = [r for r in current_records(store, states=LOCK.takes, ma_lop=one)]
+        results_all = load_results(store, one)
+        school = load_school_data(store, one) if drafts_all else None
+    today = dt.date.today()
+    jobs: dict[str, LockJob] = {}
+    waiting: dict[str, int] = {}
+    for ma_lop in classes:
+        drafts = {r.ma_hoc_sinh: r for r in drafts_all if r.ma_lop == ma_lop}
+        results = results_all.filter(
+            (pl.col("ma_lop") == ma_lop)
+            & pl.col("ma_hoc_sinh").is_in(list(drafts))
+            & pl.col("duoc_len_lop").is_not_null()
+        )
+        waiting[ma_lop] = len(drafts) - results.height
+        if results.is_empty() or school is None:
+            continue
+        groups = []
+        for phien_ban in sorted({d.phien_ban for d in drafts.values()}):
+            group = {ma: d for ma, d in drafts.items() if d.phien_ban == phien_ban}
+            groups.append(
+                VersionGroup(
+                    phien_ban,
+                    {ma: d.ma_hoc_ba for ma, d in group.items()},
+                    {ma: d.thay_the for ma, d in group.items() if d.thay_the},
+                )
+            )
+        jobs[ma_lop] = LockJob(
+            str(res.ws.root),
+            res.config,
+            ma_lop,
+            _class_data(school, ma_lop) if one is None else school,
+            results,
+            tuple(groups),
+            today,
+        )
+    assert wanted >= set(jobs)
+    return jobs, waiting
+
+
+def compute_lock(job: LockJob, renderer: RecordRenderer | None = None) -> Computed:
+    """Build, validate and render one class's records and store their files (no store)."""
+    started = time.perf_counter()
+    ws = Workspace(Path(job.root))
+    renderer = renderer or _renderer()
     changes = []
-    # Versions differ only after a revocation; build each version group in one call.
-    for phien_ban in sorted({d.phien_ban for d in drafts.values()}):
-        group = {ma: d for ma, d in drafts.items() if d.phien_ban == phien_ban}
+    for group in job.groups:
         records = build_records(
-            data,
-            results.filter(pl.col("ma_hoc_sinh").is_in(list(group))),
-            config,
-            ids={ma: d.ma_hoc_ba for ma, d in group.items()},
-            phien_ban=phien_ban,
-            thay_the={ma: d.thay_the for ma, d in group.items() if d.thay_the},
-            ngay_tao=dt.date.today(),
+            job.data,
+            job.results.filter(pl.col("ma_hoc_sinh").is_in(list(group.ids))),
+            job.config,
+            ids=group.ids,
+            phien_ban=group.phien_ban,
+            thay_the=group.thay_the,
+            ngay_tao=job.ngay_tao,
         )
         for record in records:
             xml = record_xml(record)
@@ -68,6 +173,76 @@ def lock_class(res: Resources, ma_lop: str, renderer: RecordRenderer | None = No
                 "xml_path": xml_path,
                 "pdf_path": pdf_path,
             }
-            changes.append(RecordChange(group[record.mahocsinh].ma_hoc_ba, values))
-    transition(store, changes, LOCK)
-    return StepOutcome("chot", ma_lop, len(changes), time.perf_counter() - started, skipped=waiting)
+            changes.append(RecordChange(group.ids[record.mahocsinh], values))
+    return Computed(changes, time.perf_counter() - started)
+
+
+class LockStep:
+    """The lock of several classes: computed in workers, committed here in class order.
+
+    Use as a context manager around the commits; ``commit(ma_lop)`` waits for that
+    class's result and writes it in one transaction. The store stays open for the
+    step (``Store.held``).
+    """
+
+    def __init__(self, res: Resources, classes: Sequence[str]) -> None:
+        self._res = res
+        self._classes = list(classes)
+        self._pending: dict[str, Pending[Computed]] = {}
+        self._waiting: dict[str, int] = {}
+        self._workers: ClassWorkers | None = None
+        self._hold = res.store.held()
+
+    def __enter__(self) -> LockStep:
+        self._hold.__enter__()
+        try:
+            jobs, self._waiting = (
+                prepare_lock(self._res, self._classes) if self._classes else ({}, {})
+            )
+            self._workers = ClassWorkers(len(jobs)).__enter__()
+            for ma_lop, job in jobs.items():
+                self._pending[ma_lop] = self._workers.submit(f"lớp {ma_lop}", compute_lock, job)
+        except BaseException as exc:
+            self.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self._workers is not None:
+                self._workers.__exit__(exc_type, exc, tb)
+                self._workers = None
+        finally:
+            self._hold.__exit__(exc_type, exc, tb)
+
+    def commit(self, ma_lop: str) -> StepOutcome:
+        """Wait for ``ma_lop``'s records and lock them in one transaction."""
+        started = time.perf_counter()
+        waiting = self._waiting.get(ma_lop, 0)
+        pending = self._pending.pop(ma_lop, None)
+        if pending is None:
+            return StepOutcome("chot", ma_lop, 0, time.perf_counter() - started, skipped=waiting)
+        computed = pending.result()
+        transition(self._res.store, computed.changes, LOCK)
+        seconds = computed.seconds + time.perf_counter() - started
+        return StepOutcome("chot", ma_lop, len(computed.changes), seconds, skipped=waiting)
+
+
+def lock_class(res: Resources, ma_lop: str, renderer: RecordRenderer | None = None) -> StepOutcome:
+    """Lock every draft of ``ma_lop`` whose result is final, in one transaction."""
+    started = time.perf_counter()
+    jobs, waiting = prepare_lock(res, [ma_lop])
+    job = jobs.get(ma_lop)
+    if job is None:
+        return StepOutcome(
+            "chot", ma_lop, 0, time.perf_counter() - started, skipped=waiting[ma_lop]
+        )
+    computed = compute_lock(job, renderer)
+    transition(res.store, computed.changes, LOCK)
+    seconds = time.perf_counter() - started
+    return StepOutcome("chot", ma_lop, len(computed.changes), seconds, skipped=waiting[ma_lop])

@@ -22,10 +22,19 @@ def classes_waiting_task(workspace: str, step: str, ma_lop: str | None = None) -
     return classes_waiting(store, step_named(step), ma_lop)
 
 
+def lock_step(workspace: str, classes: list[str]) -> lock.LockStep:
+    """The lock of ``classes``: their records computed in worker processes from now on
+    (a context manager around the commits of ``lock_class_task``)."""
+    return lock.LockStep(resources_for(workspace), classes)
+
+
 @task(name="chot-lop", cache_policy=NO_CACHE, task_run_name="chot-lop-{ma_lop}")
-def lock_class_task(workspace: str, ma_lop: str) -> StepOutcome:
-    """Build, validate, render and freeze the class's draft records."""
-    return lock.lock_class(resources_for(workspace), ma_lop)
+def lock_class_task(workspace: str, ma_lop: str, step: lock.LockStep | None = None) -> StepOutcome:
+    """Freeze the class's draft records (built, validated and rendered by ``step``'s
+    workers, or here without one), in one transaction."""
+    if step is None:
+        return lock.lock_class(resources_for(workspace), ma_lop)
+    return step.commit(ma_lop)
 
 
 @task(name="ky-lop", cache_policy=NO_CACHE, task_run_name="ky-{role}-lop-{ma_lop}")
