@@ -38,7 +38,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -275,6 +274,7 @@ def median_time(fn: Callable[[], object], n: int) -> float:
 
 def typst_floor(n: int = 15) -> float:
     import typst
+    from bench_render import floor_source  # the same floor as the render benchmark
 
     from hocbaso.render import PDF_STANDARD
 
@@ -282,14 +282,7 @@ def typst_floor(n: int = 15) -> float:
     counter = iter(range(10**6))
 
     def one() -> None:
-        i = next(counter)
-        source = (
-            '#set text(font: "Libertinus Serif", lang: "vi")\n'
-            f"= Học bạ số {i} {uuid.uuid4()}\n"
-            "Những phẩm chất chủ yếu: Yêu nước, Nhân ái, Chăm chỉ, Trung thực, Trách nhiệm.\n"
-            "#pagebreak()\n"
-            f"Những năng lực cốt lõi. Hà Nội, ngày {i % 28 + 1:02d} tháng 5 năm 2026.\n"
-        ).encode()
+        source = floor_source(next(counter))
         compiler.compile(input=source, format="pdf", pdf_standards=PDF_STANDARD)
 
     return median_time(one, n)

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -29,7 +29,7 @@ import polars as pl
 from hocbaso.config import SchoolConfig, Workspace
 from hocbaso.dataset import SchoolData
 from hocbaso.files import store_content
-from hocbaso.parallel import ClassWorkers, Pending
+from hocbaso.parallel import Pending, class_workers
 from hocbaso.record import build_records, data_digest, record_xml, validate_record_xml
 from hocbaso.render import RecordRenderer
 from hocbaso.states import LOCK
@@ -178,47 +178,14 @@ def compute_lock(job: LockJob, renderer: RecordRenderer | None = None) -> Comput
 
 
 class LockStep:
-    """The lock of several classes: computed in workers, committed here in class order.
+    """The lock of several classes, computing in workers (see ``lock_step``)."""
 
-    Use as a context manager around the commits; ``commit(ma_lop)`` waits for that
-    class's result and writes it in one transaction. The store stays open for the
-    step (``Store.held``).
-    """
-
-    def __init__(self, res: Resources, classes: Sequence[str]) -> None:
-        self._res = res
-        self._classes = list(classes)
-        self._pending: dict[str, Pending[Computed]] = {}
-        self._waiting: dict[str, int] = {}
-        self._workers: ClassWorkers | None = None
-        self._hold = res.store.held()
-
-    def __enter__(self) -> LockStep:
-        self._hold.__enter__()
-        try:
-            jobs, self._waiting = (
-                prepare_lock(self._res, self._classes) if self._classes else ({}, {})
-            )
-            self._workers = ClassWorkers(len(jobs)).__enter__()
-            for ma_lop, job in jobs.items():
-                self._pending[ma_lop] = self._workers.submit(f"lớp {ma_lop}", compute_lock, job)
-        except BaseException as exc:
-            self.__exit__(type(exc), exc, exc.__traceback__)
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
+    def __init__(
+        self, res: Resources, pending: dict[str, Pending[Computed]], waiting: dict[str, int]
     ) -> None:
-        try:
-            if self._workers is not None:
-                self._workers.__exit__(exc_type, exc, tb)
-                self._workers = None
-        finally:
-            self._hold.__exit__(exc_type, exc, tb)
+        self._res = res
+        self._pending = pending
+        self._waiting = waiting
 
     def commit(self, ma_lop: str) -> StepOutcome:
         """Wait for ``ma_lop``'s records and lock them in one transaction."""
@@ -231,6 +198,17 @@ class LockStep:
         transition(self._res.store, computed.changes, LOCK)
         seconds = computed.seconds + time.perf_counter() - started
         return StepOutcome("chot", ma_lop, len(computed.changes), seconds, skipped=waiting)
+
+
+@contextmanager
+def lock_step(res: Resources, classes: Sequence[str]) -> Iterator[LockStep]:
+    """The lock of ``classes``: read once, computed in workers from the start of the block;
+    ``commit`` each class in order inside it. The store stays open for the step."""
+    with res.store.held():
+        jobs, waiting = prepare_lock(res, classes) if classes else ({}, {})
+        with class_workers(len(jobs)) as workers:
+            pending = {c: workers.submit(f"lớp {c}", compute_lock, job) for c, job in jobs.items()}
+            yield LockStep(res, pending, waiting)
 
 
 def lock_class(res: Resources, ma_lop: str, renderer: RecordRenderer | None = None) -> StepOutcome:

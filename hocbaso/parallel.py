@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from types import TracebackType
+from contextlib import contextmanager
 from typing import Generic, Protocol, TypeVar
 
 from hocbaso.errors import HocBaSoError
@@ -94,33 +94,11 @@ def worker_count(jobs: int, *, limit: int | None = None) -> int:
 
 
 class ClassWorkers:
-    """Worker processes for one step (a context manager); ``submit`` one class at a time.
+    """Worker processes of one step (see ``class_workers``); ``submit`` one class at a time."""
 
-    ``ClassWorkers(jobs)`` sizes itself with ``worker_count``; leaving the block
-    cancels what has not started and waits for what runs, so no worker outlives the
-    step.
-    """
-
-    def __init__(self, jobs: int, *, workers: int | None = None) -> None:
-        self.workers = workers if workers is not None else worker_count(jobs)
-        self._pool: ProcessPoolExecutor | None = None
-
-    def __enter__(self) -> ClassWorkers:
-        if self.workers > 1:
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
-            )
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+    def __init__(self, pool: ProcessPoolExecutor | None, workers: int = 1) -> None:
+        self._pool = pool
+        self.workers = workers
 
     def submit(self, what: str, fn: Callable[..., T], *args: object) -> Pending[T]:
         """Start ``fn(*args)`` in a worker (or defer it to the parent with one worker).
@@ -131,3 +109,21 @@ class ClassWorkers:
         if self._pool is None:
             return _Deferred(fn, args)
         return _InWorker(self._pool.submit(fn, *args), what)
+
+
+@contextmanager
+def class_workers(jobs: int, *, workers: int | None = None) -> Iterator[ClassWorkers]:
+    """Workers for a step of ``jobs`` classes, sized by ``worker_count``.
+
+    Leaving the block cancels what has not started and waits for what runs, so no
+    worker outlives the step.
+    """
+    count = workers if workers is not None else worker_count(jobs)
+    if count <= 1:
+        yield ClassWorkers(None)
+        return
+    pool = ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        yield ClassWorkers(pool, count)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

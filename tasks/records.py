@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
@@ -22,10 +24,10 @@ def classes_waiting_task(workspace: str, step: str, ma_lop: str | None = None) -
     return classes_waiting(store, step_named(step), ma_lop)
 
 
-def lock_step(workspace: str, classes: list[str]) -> lock.LockStep:
+def lock_step(workspace: str, classes: list[str]) -> AbstractContextManager[lock.LockStep]:
     """The lock of ``classes``: their records computed in worker processes from now on
     (a context manager around the commits of ``lock_class_task``)."""
-    return lock.LockStep(resources_for(workspace), classes)
+    return lock.lock_step(resources_for(workspace), classes)
 
 
 @task(name="chot-lop", cache_policy=NO_CACHE, task_run_name="chot-lop-{ma_lop}")
