@@ -109,7 +109,12 @@ class Tree:
                     kid_rss = kid.memory_info().rss
                     cpu = kid.cpu_times()
                     line = " ".join(kid.cmdline())
-                    name = "worker process" if "multiprocessing" in line else line[-60:]
+                    if "multiprocessing" in line:
+                        name = "worker process"
+                    elif kid.cmdline() == self.me.cmdline():
+                        name = "a fork of this process"
+                    else:
+                        name = line[-60:]
             except psutil.Error:
                 continue
             self._seen[kid.pid] = cpu.user + cpu.system

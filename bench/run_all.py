@@ -3,9 +3,10 @@
 Each benchmark prints its own medians and its ratio to a floor measured in the same
 run. ``bench_plan.py`` runs the whole plan on the 1,000-student sample school (per
 step, per record, beside its floors); ``bench_district.py`` runs four small schools
-on a process work pool with one worker, then two. The submit benchmark needs a workspace with sealed records; this script makes
-one with `hbs demo` in a temporary folder (about five minutes) unless
-`--workspace DIR` names an existing one.
+on a process work pool with one worker, then two. The submit benchmark needs a
+workspace with sealed records; this script makes one with `hbs demo` in a
+temporary folder (about five minutes) unless `--workspace DIR` names an existing
+one.
 """
 
 from __future__ import annotations

@@ -21,6 +21,15 @@ the one-process step unchanged.
 
 Workers are started with ``spawn``: the parent has threads (Prefect, the services),
 and forking a threaded process can deadlock the child.
+
+Applying it to another step (as ``hocbaso.lock`` does): a ``prepare`` in the parent
+that reads the step's classes in one pass (``Store.held``) into plain jobs (ids,
+file paths or bytes, the settings), a module-level ``compute(job)`` that imports
+only what it needs and keeps per-process state (a loaded key, a warm renderer) in
+a module-level cache, and a ``commit`` per class in the parent
+(``transition``, one transaction). A signer whose key lives on a token opens its
+own session in each worker; the timestamp and revocation services stay in their
+own processes.
 """
 
 from __future__ import annotations
