@@ -5,8 +5,8 @@ XML, both files are stored under their hash, and the store knows the data
 digest. Only students whose result is final are locked; those waiting for the
 summer supplementary assessment stay drafts until the decision is imported.
 
-The step is split in three (``hocbaso.parallel``): ``prepare_lock`` reads what the
-classes need from the store, once for the step; ``compute_lock`` builds, validates,
+The step is split in three (``hocbaso.parallel``): ``prepare_lock`` reads what a
+class needs from the store (one connection for the step); ``compute_lock`` builds, validates,
 renders and writes the files of one class from plain data (in a worker process
 when the step has several classes); the parent commits each class in one
 transaction, in class order (``LockStep.commit``). ``lock_class`` does the three
@@ -29,7 +29,7 @@ import polars as pl
 from hocbaso.config import SchoolConfig, Workspace
 from hocbaso.dataset import SchoolData
 from hocbaso.files import store_content
-from hocbaso.parallel import Pending, class_workers
+from hocbaso.parallel import ClassWorkers, Pending, class_workers
 from hocbaso.record import build_records, data_digest, record_xml, validate_record_xml
 from hocbaso.render import RecordRenderer
 from hocbaso.states import LOCK
@@ -83,66 +83,35 @@ def _renderer() -> RecordRenderer:
     return RecordRenderer(pdf_tags=False)
 
 
-def _class_data(school: SchoolData, ma_lop: str) -> SchoolData:
-    """The tables of one class, cut from the whole school's."""
-    pupils = school.hoc_sinh.filter(pl.col("ma_lop") == ma_lop)
-    in_class = pl.col("ma_hoc_sinh").is_in(pupils["ma_hoc_sinh"].implode())
-    return SchoolData(
-        lop=school.lop.filter(pl.col("ma_lop") == ma_lop),
-        giao_vien=school.giao_vien,
-        hoc_sinh=pupils,
-        ket_qua_mon=school.ket_qua_mon.filter(in_class),
-        pham_chat_nang_luc=school.pham_chat_nang_luc.filter(in_class),
-        tong_hop=school.tong_hop.filter(in_class),
-    )
-
-
-def prepare_lock(
-    res: Resources, classes: Sequence[str]
-) -> tuple[dict[str, LockJob], dict[str, int]]:
-    """Read the store once for ``classes``: a job per class with something to lock, and
-    per class the number of drafts still waiting for a final result."""
+def prepare_lock(res: Resources, ma_lop: str) -> tuple[LockJob | None, int]:
+    """Read what ``ma_lop``'s lock needs: its job (``None`` when nothing is ready to
+    lock) and the number of its drafts still waiting for a final result."""
     store = res.store
-    wanted = set(classes)
     with store.held():
-        one = classes[0] if len(classes) == 1 else None
-        drafts_all = [r for r in current_records(store, states=LOCK.takes, ma_lop=one)]
-        results_all = load_results(store, one)
-        school = load_school_data(store, one) if drafts_all else None
-    today = dt.date.today()
-    jobs: dict[str, LockJob] = {}
-    waiting: dict[str, int] = {}
-    for ma_lop in classes:
-        drafts = {r.ma_hoc_sinh: r for r in drafts_all if r.ma_lop == ma_lop}
-        results = results_all.filter(
-            (pl.col("ma_lop") == ma_lop)
-            & pl.col("ma_hoc_sinh").is_in(list(drafts))
-            & pl.col("duoc_len_lop").is_not_null()
+        drafts = {
+            r.ma_hoc_sinh: r for r in current_records(store, states=LOCK.takes, ma_lop=ma_lop)
+        }
+        results = load_results(store, ma_lop).filter(
+            pl.col("ma_hoc_sinh").is_in(list(drafts)) & pl.col("duoc_len_lop").is_not_null()
         )
-        waiting[ma_lop] = len(drafts) - results.height
-        if results.is_empty() or school is None:
-            continue
-        groups = []
-        for phien_ban in sorted({d.phien_ban for d in drafts.values()}):
-            group = {ma: d for ma, d in drafts.items() if d.phien_ban == phien_ban}
-            groups.append(
-                VersionGroup(
-                    phien_ban,
-                    {ma: d.ma_hoc_ba for ma, d in group.items()},
-                    {ma: d.thay_the for ma, d in group.items() if d.thay_the},
-                )
+        waiting = len(drafts) - results.height
+        if results.is_empty():
+            return None, waiting
+        data = load_school_data(store, ma_lop)
+    groups = []
+    for phien_ban in sorted({d.phien_ban for d in drafts.values()}):
+        group = {ma: d for ma, d in drafts.items() if d.phien_ban == phien_ban}
+        groups.append(
+            VersionGroup(
+                phien_ban,
+                {ma: d.ma_hoc_ba for ma, d in group.items()},
+                {ma: d.thay_the for ma, d in group.items() if d.thay_the},
             )
-        jobs[ma_lop] = LockJob(
-            str(res.ws.root),
-            res.config,
-            ma_lop,
-            _class_data(school, ma_lop) if one is None else school,
-            results,
-            tuple(groups),
-            today,
         )
-    assert wanted >= set(jobs)
-    return jobs, waiting
+    job = LockJob(
+        str(res.ws.root), res.config, ma_lop, data, results, tuple(groups), dt.date.today()
+    )
+    return job, waiting
 
 
 def compute_lock(job: LockJob, renderer: RecordRenderer | None = None) -> Computed:
@@ -178,20 +147,39 @@ def compute_lock(job: LockJob, renderer: RecordRenderer | None = None) -> Comput
 
 
 class LockStep:
-    """The lock of several classes, computing in workers (see ``lock_step``)."""
+    """The lock of several classes, computing in workers (see ``lock_step``).
 
-    def __init__(
-        self, res: Resources, pending: dict[str, Pending[Computed]], waiting: dict[str, int]
-    ) -> None:
+    Classes are read from the store and handed to the workers a few ahead of the
+    commits (one more than there are workers), not all at once: the parent holds a
+    few classes' data at a time, whatever the size of the school.
+    """
+
+    def __init__(self, res: Resources, classes: Sequence[str], workers: ClassWorkers) -> None:
         self._res = res
-        self._pending = pending
-        self._waiting = waiting
+        self._todo = list(classes)
+        self._workers = workers
+        self._ahead = workers.workers + 1
+        self._pending: dict[str, Pending[Computed]] = {}
+        self._waiting: dict[str, int] = {}
+        self._fill()
+
+    def _fill(self) -> None:
+        """Read and hand out classes until ``_ahead`` of them are being computed."""
+        while self._todo and len(self._pending) < self._ahead:
+            ma_lop = self._todo.pop(0)
+            job, self._waiting[ma_lop] = prepare_lock(self._res, ma_lop)
+            if job is not None:
+                self._pending[ma_lop] = self._workers.submit(f"lớp {ma_lop}", compute_lock, job)
 
     def commit(self, ma_lop: str) -> StepOutcome:
         """Wait for ``ma_lop``'s records and lock them in one transaction."""
         started = time.perf_counter()
-        waiting = self._waiting.get(ma_lop, 0)
+        while ma_lop in self._todo:  # asked out of order: read up to it
+            self._ahead += 1
+            self._fill()
         pending = self._pending.pop(ma_lop, None)
+        self._fill()  # the next class starts while this one is committed
+        waiting = self._waiting.get(ma_lop, 0)
         if pending is None:
             return StepOutcome("chot", ma_lop, 0, time.perf_counter() - started, skipped=waiting)
         computed = pending.result()
@@ -202,25 +190,19 @@ class LockStep:
 
 @contextmanager
 def lock_step(res: Resources, classes: Sequence[str]) -> Iterator[LockStep]:
-    """The lock of ``classes``: read once, computed in workers from the start of the block;
+    """The lock of ``classes``, computed in workers from the start of the block;
     ``commit`` each class in order inside it. The store stays open for the step."""
-    with res.store.held():
-        jobs, waiting = prepare_lock(res, classes) if classes else ({}, {})
-        with class_workers(len(jobs)) as workers:
-            pending = {c: workers.submit(f"lớp {c}", compute_lock, job) for c, job in jobs.items()}
-            yield LockStep(res, pending, waiting)
+    with res.store.held(), class_workers(len(classes)) as workers:
+        yield LockStep(res, classes, workers)
 
 
 def lock_class(res: Resources, ma_lop: str, renderer: RecordRenderer | None = None) -> StepOutcome:
     """Lock every draft of ``ma_lop`` whose result is final, in one transaction."""
     started = time.perf_counter()
-    jobs, waiting = prepare_lock(res, [ma_lop])
-    job = jobs.get(ma_lop)
+    job, waiting = prepare_lock(res, ma_lop)
     if job is None:
-        return StepOutcome(
-            "chot", ma_lop, 0, time.perf_counter() - started, skipped=waiting[ma_lop]
-        )
+        return StepOutcome("chot", ma_lop, 0, time.perf_counter() - started, skipped=waiting)
     computed = compute_lock(job, renderer)
     transition(res.store, computed.changes, LOCK)
     seconds = time.perf_counter() - started
-    return StepOutcome("chot", ma_lop, len(computed.changes), seconds, skipped=waiting[ma_lop])
+    return StepOutcome("chot", ma_lop, len(computed.changes), seconds, skipped=waiting)
