@@ -217,7 +217,9 @@ def run_plan(n_students: int, chosen: list[str], server_pid: int | None) -> RunR
             tree.stop()
         result.server_cpu = _cpu_of(server) - server_cpu0
         result.peak_parent_mb = max(tree.peak_parent, _maxrss_self()) / 2**20
-        result.peak_child_mb = max(tree.peak_child, _maxrss_children()) / 2**20
+        # Sampled, not RUSAGE_CHILDREN: a child's ru_maxrss counts the parent's pages
+        # it held between fork and exec.
+        result.peak_child_mb = tree.peak_child / 2**20
         result.peak_child_name = tree.peak_child_name
         result.peak_total_mb = tree.peak_total / 2**20
         store = Store(Workspace(ws_root).store_path)
@@ -256,10 +258,6 @@ def _cpu_of(proc: psutil.Process | None) -> float:
 
 def _maxrss_self() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def _maxrss_children() -> int:
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
 
 
 # --- floors -------------------------------------------------------------------------------
