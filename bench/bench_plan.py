@@ -200,7 +200,10 @@ def run_plan(n_students: int, chosen: list[str], server_pid: int | None) -> RunR
         source = write_sample(n_students, Path(tmp))
         bundled.write_school_toml(ws_root)
         calls = step_calls(str(ws_root), str(source))
-        server = psutil.Process(server_pid) if server_pid else None
+        try:
+            server = psutil.Process(server_pid) if server_pid else None
+        except psutil.NoSuchProcess:  # its record names a wrapper that has exited
+            server = None
         server_cpu0 = _cpu_of(server)
         tree = Tree(exclude={server_pid} if server_pid else set())
         tree.start()
@@ -424,7 +427,9 @@ def prefect_server() -> Iterator[int | None]:
         yield None
         return
     with tempfile.TemporaryDirectory(prefix="hbs-bench-prefect-") as home:
-        api = ensure_server(Path(home))
+        from hocbaso.demo.ports import free_port
+
+        api = ensure_server(Path(home), port=free_port())  # never a fixed port
         record = json.loads((Path(home) / ".prefect" / "server.json").read_text())
         try:
             print(f"Prefect server: {api.api_url}", flush=True)
