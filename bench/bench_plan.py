@@ -76,6 +76,8 @@ class Tree:
         self.exclude = exclude
         self.peak_parent = 0
         self.peak_child = 0
+        self.step_parent = 0  # peaks since ``step_start``
+        self.step_child = 0
         self.peak_child_name = ""
         self.peak_total = 0
         self._seen: dict[int, float] = {}  # pid -> last CPU seconds seen (live descendants)
@@ -102,6 +104,7 @@ class Tree:
         except psutil.Error:
             return
         self.peak_parent = max(self.peak_parent, rss)
+        self.step_parent = max(self.step_parent, rss)
         total = rss
         for kid in self._children():
             try:
@@ -119,6 +122,7 @@ class Tree:
                 continue
             self._seen[kid.pid] = cpu.user + cpu.system
             total += kid_rss
+            self.step_child = max(self.step_child, kid_rss)
             if kid_rss > self.peak_child:
                 self.peak_child, self.peak_child_name = kid_rss, name
         self.peak_total = max(self.peak_total, total)
@@ -149,6 +153,8 @@ class Tree:
 class StepTime:
     wall: float
     cpu: float
+    parent_mb: float = 0.0  # peak resident memory during the step
+    child_mb: float = 0.0
 
 
 @dataclass
@@ -210,11 +216,15 @@ def run_plan(n_students: int, chosen: list[str], server_pid: int | None) -> RunR
         result = RunResult(n_students, 0)
         try:
             for name in chosen:
+                tree.sample()
+                tree.step_parent = tree.step_child = 0
                 c0, w0 = tree.cpu(), time.perf_counter()
                 calls[name]()
                 w1 = time.perf_counter()
                 tree.sample()
-                result.steps[name] = StepTime(w1 - w0, tree.cpu() - c0)
+                result.steps[name] = StepTime(
+                    w1 - w0, tree.cpu() - c0, tree.step_parent / 2**20, tree.step_child / 2**20
+                )
                 print(f"  {STEP_NAMES[name]:<18} {w1 - w0:7.1f} s", flush=True)
         finally:
             tree.stop()
@@ -460,7 +470,7 @@ def print_table(runs: list[RunResult], floors: Floors, imports: dict[str, StepTi
     print(f"records: {n} (students {runs[0].students}); runs: {len(runs)} (medians)")
     header = (
         f"{'step':<18} {'wall s':>8} {'CPU s':>8} {'ms/rec':>8} {'CPUms/rec':>10} "
-        f"{'floor ms':>9} {'ratio':>7}"
+        f"{'floor ms':>9} {'ratio':>7} {'MB par/child':>13}"
     )
     print(header)
     print("-" * len(header))
@@ -468,6 +478,10 @@ def print_table(runs: list[RunResult], floors: Floors, imports: dict[str, StepTi
     for step in runs[0].steps:
         wall = statistics.median(r.steps[step].wall for r in runs)
         cpu = statistics.median(r.steps[step].cpu for r in runs)
+        mem = (
+            f" {max(r.steps[step].parent_mb for r in runs):6.0f}/"
+            f"{max(r.steps[step].child_mb for r in runs):<6.0f}"
+        )
         total_wall += wall
         total_cpu += cpu
         floor = floors.of(step) if step in PER_RECORD_STEPS else None
@@ -478,10 +492,10 @@ def print_table(runs: list[RunResult], floors: Floors, imports: dict[str, StepTi
             ratio = f"{per / (floor * 1000):6.1f}x" if floor else f"{'-':>7}"
             print(
                 f"{STEP_NAMES[step]:<18} {wall:8.1f} {cpu:8.1f} {per:8.1f} {cpu_per:10.1f} "
-                f"{floor_s} {ratio}"
+                f"{floor_s} {ratio}{mem}"
             )
         else:
-            print(f"{STEP_NAMES[step]:<18} {wall:8.1f} {cpu:8.1f}")
+            print(f"{STEP_NAMES[step]:<18} {wall:8.1f} {cpu:8.1f} {'':37}{mem}")
     print("-" * len(header))
     print(f"{'total':<18} {total_wall:8.1f} {total_cpu:8.1f}")
     server_cpu = statistics.median(r.server_cpu for r in runs)
