@@ -1,9 +1,12 @@
 """Run every benchmark in turn: `make bench` (or `.venv/bin/python bench/run_all.py`).
 
 Each benchmark prints its own medians and its ratio to a floor measured in the same
-run. The submit benchmark needs a workspace with sealed records; this script makes
-one with `hbs demo` in a temporary folder (about five minutes) unless
-`--workspace DIR` names an existing one.
+run. ``bench_plan.py`` runs the whole plan on the 1,000-student sample school (per
+step, per record, beside its floors); ``bench_district.py`` runs four small schools
+on a process work pool with one worker, then two. The submit benchmark needs a
+workspace with sealed records; this script makes one with `hbs demo` in a
+temporary folder (about five minutes) unless `--workspace DIR` names an existing
+one.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ def main() -> int:
     run(str(BENCH / "bench_render.py"))
     run(str(BENCH / "bench_signing.py"))
     run(str(BENCH / "bench_registry.py"))
+    run(str(BENCH / "bench_plan.py"))
+    run(str(BENCH / "bench_district.py"))
     with tempfile.TemporaryDirectory(prefix="hbs-bench-") as tmp:
         workspace = args.workspace
         if workspace is None:

@@ -38,6 +38,7 @@ from tasks.records import (
     approved_task,
     classes_waiting_task,
     lock_class_task,
+    lock_step,
     publish_signing_views,
     record_decision_task,
     sign_class_task,
@@ -87,13 +88,17 @@ def cau_hinh(workspace: str) -> dict[str, int | str]:
 
 @flow(name="chot-du-lieu", log_prints=True, flow_run_name=flow_run_name("chot-du-lieu"))
 def chot_du_lieu(workspace: str, ma_lop: str | None = None) -> list[StepOutcome]:
-    """Lock: build each class's records, validate them, render them, freeze them."""
+    """Lock: build each class's records, validate them, render them, freeze them.
+
+    The classes are computed side by side on the machine's cores; each is frozen in
+    its own transaction, in class order."""
     with workspace_lock(workspace, "luồng chot-du-lieu"):
         drafts = classes_waiting_task(workspace, LOCK.name, ma_lop)
-        outcomes = [
-            lock_class_task(workspace, c)
-            for c in each_class("chot-du-lieu", "Chốt dữ liệu", drafts)
-        ]
+        with lock_step(workspace, drafts) as step:
+            outcomes = [
+                lock_class_task(workspace, c, step)
+                for c in each_class("chot-du-lieu", "Chốt dữ liệu", drafts)
+            ]
     if drafts:
         publish_outcomes("chot-du-lieu", "Chốt dữ liệu", outcomes)
     return outcomes

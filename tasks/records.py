@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 import polars as pl
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
@@ -38,10 +40,20 @@ def classes_waiting_task(workspace: str, step: str, ma_lop: str | None = None) -
     return waiting
 
 
+def lock_step(workspace: str, classes: list[str]) -> AbstractContextManager[lock.LockStep]:
+    """The lock of ``classes``: their records computed in worker processes from now on
+    (a context manager around the commits of ``lock_class_task``)."""
+    return lock.lock_step(resources_for(workspace), classes)
+
+
 @task(name="chot-lop", cache_policy=NO_CACHE, task_run_name="chot-lop-{ma_lop}")
-def lock_class_task(workspace: str, ma_lop: str) -> StepOutcome:
-    """Build, validate, render and freeze the class's draft records."""
-    outcome = lock.lock_class(resources_for(workspace), ma_lop)
+def lock_class_task(workspace: str, ma_lop: str, step: lock.LockStep | None = None) -> StepOutcome:
+    """Freeze the class's draft records (built, validated and rendered by ``step``'s
+    workers, or here without one), in one transaction."""
+    if step is None:
+        outcome = lock.lock_class(resources_for(workspace), ma_lop)
+    else:
+        outcome = step.commit(ma_lop)
     task_log(outcome.line_vi())
     return outcome
 

@@ -1,9 +1,15 @@
 """The demo PKI's services on loopback: RFC 3161 timestamps, OCSP, CRLs and the CA certificates.
 
 Why: signing with a timestamp (the seal) and validating with revocation data must
-talk to real HTTP services, as they would with a real CA; the demo runs them in a
-background thread of the same process. certomancer's Animator (a WSGI app) answers
-every request; werkzeug serves it on ``127.0.0.1``.
+talk to real HTTP services, as they would with a real CA. certomancer's Animator (a
+WSGI app) answers every request; werkzeug serves it on ``127.0.0.1``.
+
+In a process of their own (``python -m hocbaso.demo.pki_services DIR``), as a real
+CA's services are: served from a thread of the signing process they shared its
+GIL, and every token and OCSP answer (RSA signing, ASN.1 in pure Python) waited
+for the signing loop and slowed it down. The child serves until its standard
+input closes: ``stop()`` closes it, and so does the parent's death (a killed
+command leaves no server behind holding the port).
 
 Speed: certomancer's responders would reload their private key for every response;
 ``hocbaso.demo.keycache`` (installed whenever the PKI is loaded) keeps each key.
@@ -22,6 +28,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
+import select
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -109,68 +119,79 @@ class _ReloadingApp:
         return self._animator(environ, start_response)
 
 
+READY = b"ready\n"
+BUSY = b"busy\n"
+START_TIMEOUT_S = 60.0
+
+
 class DemoPkiServices:
     """TSA, OCSP, CRL and certificate repository of a demo PKI, on ``host:port``.
 
     Use as a context manager (or ``start()``/``stop()``). The port is the one baked
     into the PKI's certificates. With ``reuse=True`` a busy port that already serves
     this same PKI is accepted (``borrowed`` is then True and nothing is started).
+    The services run in a child process (see the module's docstring).
     """
 
     def __init__(self, pki: DemoPki, *, reuse: bool = False) -> None:
         self.pki = pki
         self.reuse = reuse
         self.borrowed = False
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._child: subprocess.Popen[bytes] | None = None
 
     @property
     def running(self) -> bool:
-        return self._server is not None or self.borrowed
+        return self._child is not None or self.borrowed
 
-    def start(self) -> DemoPkiServices:
-        """Load the keys once, bind the port and serve in a daemon thread."""
-        if self.running:
-            return self
-        busy = SigningError(
+    def _busy(self) -> SigningError:
+        return SigningError(
             f"Không mở được dịch vụ PKI thử nghiệm tại {self.pki.base_url}: cổng {self.pki.port} "
             "đang bị một chương trình khác dùng.",
             hint="Cổng này được ghi sẵn trong các chứng thư thử nghiệm nên không đổi được: tắt "
             "chương trình đang dùng cổng, hoặc xoá thư mục pki/ của thư mục làm việc rồi chạy "
             "lại `hbs configure` và các bước sau để tạo PKI thử nghiệm mới.",
         )
+
+    def start(self) -> DemoPkiServices:
+        """Start the services' process and wait until it listens on the port."""
+        if self.running:
+            return self
         if not port_is_free(self.pki.port, self.pki.host):
             if self.reuse and served_elsewhere(self.pki):
                 self.borrowed = True
                 return self
-            raise busy
-        app = _ReloadingApp(self.pki)
-        try:
-            server = make_server(
-                self.pki.host, self.pki.port, app, threaded=True, request_handler=_QuietHandler
-            )
-        except (OSError, SystemExit) as exc:  # werkzeug exits when the port is taken
-            raise busy from exc
-        thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.1},  # stop() returns within 0.1 s
-            name="hocbaso-demo-pki",
-            daemon=True,
+            raise self._busy()
+        child = subprocess.Popen(
+            [sys.executable, "-m", "hocbaso.demo.pki_services", str(self.pki.directory)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=_child_environment(),
         )
-        thread.start()
-        self._server, self._thread = server, thread
+        assert child.stdout is not None
+        answer = b""
+        ready, _, _ = select.select([child.stdout], [], [], START_TIMEOUT_S)
+        if ready:
+            answer = child.stdout.readline()
+        if answer != READY:
+            _end(child)
+            if answer == BUSY:
+                raise self._busy()
+            said = answer.decode("utf-8", "replace").strip() or "không trả lời"
+            raise SigningError(
+                f"Không khởi động được dịch vụ PKI thử nghiệm tại {self.pki.base_url} "
+                f"(tiến trình dịch vụ: {said}).",
+                hint="Xem lỗi in phía trên; kiểm tra thư mục pki/ của thư mục làm việc "
+                "rồi chạy lại.",
+            )
+        self._child = child
         return self
 
     def stop(self) -> None:
         """Stop serving and release the port."""
         self.borrowed = False
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
+        child, self._child = self._child, None
+        if child is not None:
+            _end(child)
 
     def __enter__(self) -> DemoPkiServices:
         return self.start()
@@ -184,6 +205,54 @@ class DemoPkiServices:
         self.stop()
 
 
+def _child_environment() -> dict[str, str]:
+    """This process's environment, with this package importable from the child."""
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": root if not path else os.pathsep.join([root, path])}
+
+
+def _end(child: subprocess.Popen[bytes]) -> None:
+    """Close the child's input (it stops serving and exits); kill it if it lingers."""
+    for stream in (child.stdin, child.stdout):
+        if stream is not None:
+            stream.close()
+    try:
+        child.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
+def serve(directory: Path) -> int:
+    """The child's body: bind the port, say so on stdout, serve until stdin closes."""
+    pki = load_demo_pki(directory)
+    app = _ReloadingApp(pki)
+    try:
+        server: BaseWSGIServer = make_server(
+            pki.host, pki.port, app, threaded=True, request_handler=_QuietHandler
+        )
+    except (OSError, SystemExit):  # werkzeug exits when the port is taken
+        sys.stdout.buffer.write(BUSY)
+        sys.stdout.buffer.flush()
+        return 2
+
+    def watch_parent() -> None:
+        sys.stdin.buffer.read()  # returns when the parent closes the pipe or dies
+        server.shutdown()
+
+    threading.Thread(target=watch_parent, name="hocbaso-demo-pki-parent", daemon=True).start()
+    sys.stdout.buffer.write(READY)
+    sys.stdout.buffer.flush()
+    server.serve_forever(poll_interval=0.1)
+    server.server_close()
+    return 0
+
+
 def serve_demo_pki(directory: Path) -> DemoPkiServices:
     """Start the services of the demo PKI in ``directory`` (caller stops them)."""
     return DemoPkiServices(load_demo_pki(directory)).start()
+
+
+if __name__ == "__main__":
+    raise SystemExit(serve(Path(sys.argv[1])))

@@ -14,55 +14,94 @@ real CA lives in ``hocbaso.demo``; ``hocbaso.resources`` picks it or the school'
 or, for a class at once: ``sign_batch(records, signer, role, tsa_url=..., trust=...)``
 and ``verify_batch(records, trust)``, one outcome per record.
 
-Each signature is made in three phases, so the middle one can happen elsewhere (a
-token, a remote signing service, minutes later): ``prepare_record_xml`` /
-``async_prepare_record_pdf`` give the digest to sign, ``async_finish_record_xml`` /
-``async_finish_record_pdf`` put the value in. ``hocbaso.signing.channels`` signs
-digests: ``LocalChannel`` (key file, token) or ``RemoteChannel`` (remote signing).
-
 Order of signatures: ``gvcn`` (homeroom teacher), ``ht`` (principal), ``condau``
 (the school's seal, with a timestamp); signing out of order or twice is refused.
 """
 
-from hocbaso.signing.batch import (
-    SignOutcome,
-    VerifyOutcome,
-    async_sign_batch,
-    sign_batch,
-    verify_batch,
-)
-from hocbaso.signing.pdf_signature import (
-    FIELD_NAMES,
-    PreparedPdf,
-    async_finish_record_pdf,
-    async_prepare_record_pdf,
-    async_sign_record_pdf,
-    sign_record_pdf,
-    signature_fields,
-)
-from hocbaso.signing.report import Check, CheckStatus, VerificationReport
-from hocbaso.signing.roles import ROLE_NAMES, ROLES, SEAL, Role
-from hocbaso.signing.signers import (
-    RecordSigner,
-    load_signer,
-    signer_from_pkcs11,
-    signer_from_pkcs12,
-)
-from hocbaso.signing.trust import ServiceSession, TrustSettings
-from hocbaso.signing.verify import (
-    async_verify_record_pdf,
-    async_verify_record_xml,
-    verify_record_pdf,
-    verify_record_xml,
-)
-from hocbaso.signing.xml_signature import (
-    PreparedXml,
-    async_finish_record_xml,
-    async_sign_record_xml,
-    prepare_record_xml,
-    sign_record_xml,
-    signature_id,
-)
+from typing import TYPE_CHECKING
+
+from hocbaso.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from hocbaso.signing.batch import (
+        SignOutcome,
+        VerifyOutcome,
+        async_sign_batch,
+        sign_batch,
+        verify_batch,
+    )
+    from hocbaso.signing.pdf_signature import (
+        FIELD_NAMES,
+        PreparedPdf,
+        async_finish_record_pdf,
+        async_prepare_record_pdf,
+        async_sign_record_pdf,
+        sign_record_pdf,
+        signature_fields,
+    )
+    from hocbaso.signing.report import Check, CheckStatus, VerificationReport
+    from hocbaso.signing.roles import ROLE_NAMES, ROLES, SEAL, Role
+    from hocbaso.signing.signers import (
+        RecordSigner,
+        load_signer,
+        signer_from_pkcs11,
+        signer_from_pkcs12,
+    )
+    from hocbaso.signing.trust import ServiceSession, TrustSettings
+    from hocbaso.signing.verify import (
+        async_verify_record_pdf,
+        async_verify_record_xml,
+        verify_record_pdf,
+        verify_record_xml,
+    )
+    from hocbaso.signing.xml_signature import (
+        PreparedXml,
+        async_finish_record_xml,
+        async_sign_record_xml,
+        prepare_record_xml,
+        sign_record_xml,
+        signature_id,
+    )
+
+# Each public name and the submodule it comes from: imported when first used.
+_EXPORTS = {
+    "SignOutcome": "batch",
+    "VerifyOutcome": "batch",
+    "async_sign_batch": "batch",
+    "sign_batch": "batch",
+    "verify_batch": "batch",
+    "FIELD_NAMES": "pdf_signature",
+    "PreparedPdf": "pdf_signature",
+    "async_finish_record_pdf": "pdf_signature",
+    "async_prepare_record_pdf": "pdf_signature",
+    "async_sign_record_pdf": "pdf_signature",
+    "sign_record_pdf": "pdf_signature",
+    "signature_fields": "pdf_signature",
+    "Check": "report",
+    "CheckStatus": "report",
+    "VerificationReport": "report",
+    "ROLE_NAMES": "roles",
+    "ROLES": "roles",
+    "SEAL": "roles",
+    "Role": "roles",
+    "RecordSigner": "signers",
+    "load_signer": "signers",
+    "signer_from_pkcs11": "signers",
+    "signer_from_pkcs12": "signers",
+    "ServiceSession": "trust",
+    "TrustSettings": "trust",
+    "async_verify_record_pdf": "verify",
+    "async_verify_record_xml": "verify",
+    "verify_record_pdf": "verify",
+    "verify_record_xml": "verify",
+    "PreparedXml": "xml_signature",
+    "async_finish_record_xml": "xml_signature",
+    "prepare_record_xml": "xml_signature",
+    "async_sign_record_xml": "xml_signature",
+    "sign_record_xml": "xml_signature",
+    "signature_id": "xml_signature",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "FIELD_NAMES",

@@ -7,9 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
 from prefect.client.orchestration import get_client
+from prefect.utilities.callables import parameter_schema
+
+from flows.district import FULL_PLAN_DEPLOYMENT, PLAN_DEPLOYMENT, phat_hanh_cap_huyen
 
 REPO = Path(__file__).resolve().parents[2]
+PLAN, FULL_PLAN = (d.split("/")[0] for d in (PLAN_DEPLOYMENT, FULL_PLAN_DEPLOYMENT))
 
 
 def test_prefect_yaml_deploys_the_deadline_schedules(prefect_api: str, tmp_path: Path) -> None:
@@ -38,7 +43,13 @@ def test_prefect_yaml_deploys_the_deadline_schedules(prefect_api: str, tmp_path:
     assert result.returncode == 0, result.stdout + result.stderr
     with get_client(sync_client=True) as client:
         deployments = {d.name: d for d in client.read_deployments()}
+        flow_names = {d.name: client.read_flow(d.flow_id).name for d in deployments.values()}
     assert {"han-nop-chinh", "han-nop-bo-sung", "ky-gvcn", "nop-csdl"} <= set(deployments)
+    # The school runs the district flow starts (flows/district.py), on the process pool.
+    for name, flow_name in (("phat-hanh-truong", PLAN), ("ke-hoach-truong", FULL_PLAN)):
+        assert deployments[name].work_pool_name == "hoc-ba-so", name
+        assert deployments[name].parameters == {"workspace": str(tmp_path)}, name
+        assert flow_names[name] == flow_name
     chinh = deployments["han-nop-chinh"]
     assert chinh.parameters == {"workspace": str(tmp_path), "dot": "chinh"}
     crons = [(s.schedule.cron, s.schedule.timezone) for s in chinh.schedules]
@@ -59,3 +70,19 @@ def test_prefect_yaml_deploys_the_deadline_schedules(prefect_api: str, tmp_path:
     ):
         assert deployments[name].global_concurrency_limit is not None, name
         assert deployments[name].global_concurrency_limit.limit == 1, name
+
+
+def test_the_district_flow_is_a_well_formed_deployment() -> None:
+    """The district flow deploys (or serves) with its parameters, and names the school
+    deployments prefect.yaml defines; nothing is run."""
+    deployment = phat_hanh_cap_huyen.to_deployment(name="phat-hanh-cap-huyen")
+    assert deployment.flow_name == "phat-hanh-cap-huyen"
+    assert deployment.entrypoint == "flows/district.py:phat_hanh_cap_huyen"
+    schema = parameter_schema(phat_hanh_cap_huyen.fn)
+    assert set(schema.properties) == {"truong", "nguon", "cho_toi_da_s"}
+    assert schema.required == ["truong"]
+    names = {d["name"] for d in yaml.safe_load((REPO / "prefect.yaml").read_text())["deployments"]}
+    assert {PLAN_DEPLOYMENT.split("/")[1], FULL_PLAN_DEPLOYMENT.split("/")[1]} <= names
+    from flows import plan
+
+    assert (plan.phat_hanh.name, plan.ke_hoach_hoc_ba_so.name) == (PLAN, FULL_PLAN)

@@ -1,0 +1,108 @@
+"""Per-class work in worker processes, committed by the parent (hocbaso.parallel, the lock).
+
+The lock computed in two worker processes leaves the store exactly as the one-process
+lock does (same files, same rows, one audit event per record, the chain intact); the
+generic helper keeps class order, reports a worker's error at its class and computes
+nothing ahead with one worker.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from hocbaso.demo import bundled
+from hocbaso.demo.sample import generate_school, write_xlsx
+from hocbaso.initialize import initialize
+from hocbaso.lock import lock_class, lock_step
+from hocbaso.parallel import class_workers, worker_count
+from hocbaso.resources import open_resources
+from hocbaso.store import classes, current_records, verify_chain
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small school of several classes, initialized once (no keys needed to lock)."""
+    root = tmp_path_factory.mktemp("truong-song-song")
+    shutil.copyfile(str(bundled.school_toml_template()), root / "school.toml")
+    source = write_xlsx(generate_school(n_students=24, seed=5), root / "nguon.xlsx")
+    initialize(open_resources(root).ws, source, expectations=False)
+    return root
+
+
+def _rows(root: Path) -> list[tuple[object, ...]]:
+    res = open_resources(root)
+    return [
+        (r.ma_hoc_ba, r.trang_thai, r.sha256, r.sha256_du_lieu, r.xml_path, r.pdf_path)
+        for r in current_records(res.store)
+    ]
+
+
+def test_lock_in_two_workers_equals_the_lock_in_one_process(
+    imported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, two = tmp_path / "mot", tmp_path / "hai"
+    shutil.copytree(imported, one)
+    shutil.copytree(imported, two)
+    res_one = open_resources(one)
+    names = [c.ma_lop for c in classes(res_one.store)]
+    assert len(names) >= 3
+    sequential = [lock_class(res_one, c).processed for c in names]
+
+    monkeypatch.setenv("HBS_WORKERS", "2")
+    res_two = open_resources(two)
+    with lock_step(res_two, names) as step:
+        outcomes = [step.commit(c) for c in names]
+    assert [o.processed for o in outcomes] == sequential
+    assert sum(sequential) == 24
+    assert [o.ma_lop for o in outcomes] == names
+
+    assert _rows(one) == _rows(two)
+    for rel in {row[4] for row in _rows(two)} | {row[5] for row in _rows(two)}:
+        assert (two / str(rel)).read_bytes() == (one / str(rel)).read_bytes()
+    with res_two.store.connect() as con:
+        chain = verify_chain(con)
+        locks = con.execute(
+            "SELECT count(*) FROM su_kien WHERE hanh_dong = 'chot_du_lieu'"
+        ).fetchone()
+    assert chain.intact
+    assert locks == (24,)
+
+
+def test_workers_keep_class_order_and_report_an_error_at_its_class() -> None:
+    # Builtins only: a spawned worker imports nothing of the project for them.
+    with class_workers(3, workers=2) as workers:
+        assert workers.workers == 2
+        pending = [workers.submit(f"lớp {i}", pow, i, 2) for i in range(3)]
+        where = workers.submit("lớp nào", os.getpid)
+        failing = workers.submit("lớp hỏng", int, "không phải số")
+        assert [p.result() for p in pending] == [0, 1, 4]
+        assert where.result() != os.getpid()
+        with pytest.raises(ValueError):
+            failing.result()
+
+
+def test_one_worker_computes_in_this_process_only_when_asked() -> None:
+    calls: list[int] = []
+    record: Callable[[int], int] = lambda x: calls.append(x) or x  # noqa: E731
+    with class_workers(5, workers=1) as workers:
+        pending = [workers.submit(f"lớp {i}", record, i) for i in range(3)]
+        assert calls == []
+        assert pending[1].result() == 1
+        assert calls == [1]
+
+
+def test_worker_count_follows_cores_classes_and_the_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HBS_WORKERS", "3")
+    assert worker_count(10) == 3
+    assert worker_count(2) == 2
+    monkeypatch.setenv("HBS_WORKERS", "1")
+    assert worker_count(10) == 1
+    monkeypatch.delenv("HBS_WORKERS")
+    assert 1 <= worker_count(10) <= (os.cpu_count() or 1)
