@@ -427,9 +427,11 @@ def _dispatch(args: argparse.Namespace, workspace: Path) -> int:
         args.ma_lop = commands.resolve_class_code(workspace, args.ma_lop)
     # Before importing Prefect and the flows (seconds): a busy workspace is refused at once.
     with workspace_lock(workspace, _command_line(args)):
+        # The workspace's server first: Prefect reads PREFECT_API_URL once, when it is
+        # first imported; imported before, every run would go to a throw-away server.
+        api = commands.prefect_api(workspace, create=False)
         from prefect import tags
 
-        api = commands.prefect_api(workspace, create=False)
         _quiet_known_errors()
         os.environ.setdefault("HBS_WORKSPACE", str(workspace))
         commands.report_interrupted_runs(api)

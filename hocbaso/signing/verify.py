@@ -666,10 +666,10 @@ async def _verify_xml(
         seal_checks.append(ts_check)
         newest_name = f"{sid}.dau-thoi-gian"
         seal_ok = crypto.get("condau") is not None and crypto["condau"].status == "passed"
-        if ts_time is not None and seal_ok and ts_time <= at + _TOLERANCE:
-            best = ts_time
-        elif ts_time is not None:
+        if ts_time is not None and ts_time > at + _TOLERANCE:
             seal_checks.append(_not_yet(f"{sid}.thoi-diem", ts_time, at))
+        elif ts_time is not None and seal_ok:
+            best = ts_time  # a broken seal proves nothing: its own check has failed
         props = seal[0].find(
             f"{_D}Object/{_X}QualifyingProperties/{_X}UnsignedProperties/"
             f"{_X}UnsignedSignatureProperties"

@@ -125,6 +125,32 @@ def test_a_server_started_with_4200_taken_serves_a_ui_that_calls_its_own_api(
     assert _record(served_workspace)["pid"] == record["pid"]
 
 
+def test_a_command_runs_its_flow_on_the_workspace_server_not_a_throwaway_one(
+    served_workspace: Path, tiny_school_xlsx: Path
+) -> None:
+    """Prefect reads its API address once, when first imported: the command must start or
+    find the workspace's server before that, or its runs vanish with a temporary server."""
+    bundled.write_school_toml(served_workspace)
+    result = _hbs(
+        "init",
+        "--source",
+        str(tiny_school_xlsx),
+        "--workspace",
+        str(served_workspace),
+        env=_own_server_env(),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "temporary server" not in result.stdout + result.stderr
+    request = urllib.request.Request(
+        f"{_record(served_workspace)['api_url']}/flow_runs/filter",
+        data=json.dumps({"limit": 20}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        runs = json.loads(resp.read())
+    assert any(r["name"].endswith("khoi-tao-du-lieu") for r in runs), [r["name"] for r in runs]
+
+
 def test_a_copy_of_a_workspace_gets_its_own_server_and_stopping_one_leaves_the_other(
     served_workspace: Path,
 ) -> None:
