@@ -43,6 +43,8 @@ import base64
 import copy
 import datetime as dt
 import hashlib
+import re
+import time
 from collections.abc import Iterable, Sequence
 from io import BytesIO
 from typing import Any
@@ -60,6 +62,7 @@ from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator import errors as cv_errors
 
 from hocbaso.errors import RecordError, SigningError
+from hocbaso.signing.pdf_signature import signature_fields
 from hocbaso.signing.trust import ServiceSession
 from hocbaso.signing.xml_signature import CHUKY_TAG, DS, SIGNATURE_TAG, XADES, parse_record
 
@@ -131,6 +134,64 @@ async def collect_validation_data(
         for c in path:
             certs.setdefault(c.sha256, c)
     return list(certs.values()), list(context.ocsps), list(context.crls)
+
+
+# How long a step reuses the validation data it fetched for one set of chains; the
+# answers' own nextUpdate ends the reuse earlier.
+CHAIN_DATA_MAX_AGE_S = 300.0
+
+Chains = list[tuple[asn1_x509.Certificate, list[asn1_x509.Certificate]]]
+ValidationData = tuple[
+    list[asn1_x509.Certificate], list[ocsp.OCSPResponse], list[crl.CertificateList]
+]
+
+
+def _chains_key(chains: Chains) -> tuple[tuple[bytes, ...], ...]:
+    return tuple(tuple(c.sha256 for c in (cert, *others)) for cert, others in chains)
+
+
+def _still_current(data: ValidationData, fetched: float) -> bool:
+    if time.monotonic() - fetched > CHAIN_DATA_MAX_AGE_S:
+        return False
+    now = dt.datetime.now(dt.UTC)
+    _, ocsps, crls = data
+    for response in ocsps:
+        try:
+            singles = response["response_bytes"]["response"].parsed["tbs_response_data"][
+                "responses"
+            ]
+        except (AttributeError, KeyError, TypeError, ValueError):
+            return False
+        if any(s["next_update"].native and s["next_update"].native <= now for s in singles):
+            return False
+    for item in crls:
+        moment = item["tbs_cert_list"]["next_update"].native
+        if moment is not None and moment <= now:
+            return False
+    return True
+
+
+async def collect_chain_data(
+    session: ServiceSession, chains: Chains
+) -> tuple[ValidationContext, ValidationData]:
+    """``collect_validation_data`` for ``chains`` in a fresh context, once per session.
+
+    Why: every record of a class has the same chains (the same teacher, principal,
+    seal and TSA), and fetching and validating them is most of the seal's long-term
+    step. The first record's context and data are kept in the session and reused for
+    the next records with exactly the same chains, while the data is younger than
+    ``CHAIN_DATA_MAX_AGE_S`` and no answer in it has passed its nextUpdate; so a record
+    gets the same data it would get alone, fetched once per class instead of once per
+    record.
+    """
+    key = ("longterm", _chains_key(chains))
+    kept = session.cache.get(key)
+    if kept is not None and _still_current(kept[1], kept[2]):
+        return kept[0], kept[1]
+    context = session.validation_context(other_certs=[])
+    data = await collect_validation_data(context, chains)
+    session.cache[key] = (context, data, time.monotonic())
+    return context, data
 
 
 def _tsa_error(exc: Exception) -> SigningError:
@@ -214,7 +275,7 @@ def archive_c14n(root: Any, archive: Any) -> bytes:
     return data
 
 
-def _xml_chains(root: Any) -> list[tuple[asn1_x509.Certificate, list[asn1_x509.Certificate]]]:
+def _xml_chains(root: Any) -> Chains:
     chains = []
     for signature in root.find(CHUKY_TAG):
         certs = [
@@ -282,8 +343,7 @@ async def extend_xml_longterm(xml: bytes, session: ServiceSession) -> bytes:
     props = unsigned_properties(xml_seal(root))
     if props.find(ARCHIVE_TAG) is not None:
         return xml
-    context = session.validation_context(other_certs=[])
-    certs, ocsps, crls = await collect_validation_data(context, _xml_chains(root))
+    _, (certs, ocsps, crls) = await collect_chain_data(session, _xml_chains(root))
     _values(props, certs, ocsps, crls)
     await _append_archive_timestamp(root, session)
     return _serialise(root)
@@ -336,6 +396,64 @@ def is_renewal_of(attached: bytes, renewed: bytes) -> bool:
 # --------------------------------------------------------------------------- PDF
 
 
+_BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*0\s+(\d+)\s+(\d+)\s+(\d+)\s*\]")
+
+
+def _signature_contents(pdf: bytes) -> list[cms.SignedData] | None:
+    """Every signature's and document timestamp's CMS, in file order, read from the
+    holes their byte ranges leave; None when that reading is not certain.
+
+    Why: pyHanko parses a signature's /Contents hex string one token at a time in
+    pure Python (tens of milliseconds per signature). The hole of a byte range
+    ``[0 b c d]`` is exactly ``<hex>`` from ``b`` to ``c``. The result counts only if
+    every hole is such a string holding a CMS SignedData and there are as many as the
+    form has filled signature fields; otherwise the caller reads the signatures with
+    pyHanko.
+    """
+    found: list[cms.SignedData] = []
+    for match in _BYTE_RANGE.finditer(pdf):
+        start, resume, tail = (int(g) for g in match.groups())
+        if pdf[start : start + 1] != b"<" or pdf[resume - 1 : resume] != b">":
+            return None
+        if resume + tail > len(pdf):
+            return None
+        try:
+            der = bytes.fromhex(pdf[start + 1 : resume - 1].decode("ascii"))
+            info = cms.ContentInfo.load(der, strict=False)
+            if info["content_type"].native != "signed_data":
+                return None
+            signed_data = info["content"]
+            signed_data["encap_content_info"]["content_type"].native  # noqa: B018 - parse
+        except (ValueError, TypeError, KeyError):
+            return None
+        found.append(signed_data)
+    if len(found) != len(signature_fields(pdf)):
+        return None
+    return found
+
+
+def _fast_pdf_chains(pdf: bytes) -> tuple[Chains, int] | None:
+    """``_pdf_chains`` and the number of document timestamps, without pyHanko's parser."""
+    contents = _signature_contents(pdf)
+    if contents is None:
+        return None
+    chains: Chains = []
+    stamps = 0
+    try:
+        for signed_data in contents:
+            chains.append(token_signer(signed_data))
+            if signed_data["encap_content_info"]["content_type"].native == "tst_info":
+                stamps += 1  # a document timestamp
+                continue
+            unsigned = signed_data["signer_infos"][0]["unsigned_attrs"]
+            for attr in unsigned if unsigned.native is not None else []:
+                if attr["type"].native == "signature_time_stamp_token":
+                    chains.append(token_signer(attr["values"][0]["content"]))
+    except (RecordError, ValueError, TypeError, KeyError):
+        return None
+    return chains, stamps
+
+
 def _pdf_chains(
     reader: PdfFileReader,
 ) -> list[tuple[asn1_x509.Certificate, list[asn1_x509.Certificate]]]:
@@ -381,16 +499,19 @@ async def extend_pdf_longterm(pdf: bytes, session: ServiceSession) -> bytes:
     """
     timestamper = _need_tsa(session)
     try:
-        reader = PdfFileReader(BytesIO(pdf), strict=False)
-        chains = _pdf_chains(reader)
-        count = len(reader.embedded_timestamp_signatures)
+        fast = _fast_pdf_chains(pdf)
+        if fast is not None:
+            chains, count = fast
+        else:
+            reader = PdfFileReader(BytesIO(pdf), strict=False)
+            chains = _pdf_chains(reader)
+            count = len(reader.embedded_timestamp_signatures)
     except (PdfError, ValueError, KeyError) as exc:
         raise RecordError(
             "Tệp PDF của học bạ không đọc được nên chưa thêm được dữ liệu lưu trữ dài hạn.",
             hint="Lấy lại bản PDF đã đóng dấu từ kho dữ liệu.",
         ) from exc
-    context = session.validation_context(other_certs=[])
-    certs, ocsps, crls = await collect_validation_data(context, chains)
+    context, (certs, ocsps, crls) = await collect_chain_data(session, chains)
     writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
     # The strict profile allows no metadata change after the seal: this revision adds
     # validation data and a timestamp only (pyHanko would refresh XMP/Info dates).

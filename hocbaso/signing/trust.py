@@ -145,6 +145,9 @@ class ServiceSession:
         self._fetchers: AIOHttpFetcherBackend | None = None
         self._context: ValidationContext | None = None
         self._kept_fetchers: Fetchers | None = None
+        # What a step computed once and reuses for its other records (cleared on exit);
+        # see ``hocbaso.signing.longterm.collect_chain_data``.
+        self.cache: dict[Any, Any] = {}
 
     async def __aenter__(self) -> ServiceSession:
         self._http = aiohttp.ClientSession()
@@ -163,6 +166,7 @@ class ServiceSession:
             await self._http.close()
         self._http = self._timestamper = self._fetchers = self._context = None
         self._kept_fetchers = None
+        self.cache.clear()
 
     @property
     def timestamper(self) -> HTTPTimeStamper | None:
