@@ -146,8 +146,12 @@ ValidationData = tuple[
 ]
 
 
-def _chains_key(chains: Chains) -> tuple[tuple[bytes, ...], ...]:
-    return tuple(tuple(c.sha256 for c in (cert, *others)) for cert, others in chains)
+def _chains_key(chains: Chains) -> tuple[tuple[bytes, frozenset[bytes]], ...]:
+    """Which chains: each certificate with the set of the others it came with."""
+    return tuple(
+        (cert.sha256, frozenset(c.sha256 for c in others) - {cert.sha256})
+        for cert, others in chains
+    )
 
 
 def _still_current(data: ValidationData, fetched: float) -> bool:
@@ -441,7 +445,8 @@ def _fast_pdf_chains(pdf: bytes) -> tuple[Chains, int] | None:
     stamps = 0
     try:
         for signed_data in contents:
-            chains.append(token_signer(signed_data))
+            cert, others = token_signer(signed_data)
+            chains.append((cert, [c for c in others if c.sha256 != cert.sha256]))
             if signed_data["encap_content_info"]["content_type"].native == "tst_info":
                 stamps += 1  # a document timestamp
                 continue
