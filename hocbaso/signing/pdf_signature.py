@@ -200,10 +200,10 @@ async def async_prepare_record_pdf(
                 hint="Đặt tsa_url trong mục [chung_thu] của school.toml (chế độ demo tự có TSA).",
             )
         timestamper = session.timestamper
-        meta_options = {
-            "embed_validation_info": True,
-            "validation_context": session.validation_context(),
-        }
+        # No validation data here: pyHanko would write it in a revision of its own that
+        # also refreshes the XMP/Info dates, which the strict profile refuses after the
+        # seal. The next revision (``longterm.extend_pdf_longterm``) adds the DSS for every
+        # signature together with the document timestamp, metadata untouched.
     meta = PdfSignatureMetadata(
         field_name=field_name,
         md_algorithm="sha256",

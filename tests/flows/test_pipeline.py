@@ -249,6 +249,25 @@ def test_issued_records_stand_alone_offline_ten_years_ahead(
     assert all(s["indication"] == "TOTAL-PASSED" for s in out["signatures"])
 
 
+def test_nothing_after_the_seal_touches_the_metadata_of_any_record(demo_workspace: Path) -> None:
+    """The strict profile refuses any XMP/Info change after the seal; whether pyHanko's
+    rewrite of them is noticed must not depend on the clock ticking over a second."""
+    from io import BytesIO
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    sealed = [r for r in _records(demo_workspace) if r[2] in ("sealed", "accepted", "revoked")]
+    assert sealed
+    for row in sealed:
+        reader = PdfFileReader(BytesIO((demo_workspace / row[6]).read_bytes()), strict=False)
+        history = reader.xrefs
+        meta = {reader.trailer.raw_get("/Info").idnum, reader.root.raw_get("/Metadata").idnum}
+        seal = history.total_revisions - 2  # the seal, then one long-term revision
+        for revision in range(seal + 1, history.total_revisions):
+            touched = {ref.idnum for ref in history.explicit_refs_in_revision(revision)}
+            assert not touched & meta, (row[0], revision)
+
+
 def test_archive_renewal_adds_one_timestamp_per_due_record_and_none_on_rerun(
     demo_workspace: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

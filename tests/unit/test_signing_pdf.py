@@ -37,7 +37,10 @@ def signed(
     ht_signer: RecordSigner,
     seal_signer: RecordSigner,
 ) -> tuple[bytes, bytes]:
-    """The XML and the PDF signed by GVCN, HT and the seal, as a batch signs them."""
+    """The XML and the PDF signed by GVCN, HT and the seal, as the steps sign them (the
+    seal's step adds the long-term data: XAdES-LTA before the PDF seal, then DSS and a
+    document timestamp)."""
+    from hocbaso.signing.longterm import extend_pdf_longterm, extend_xml_longterm
 
     async def sign() -> tuple[bytes, bytes]:
         xml, pdf = record_xml, record_pdf
@@ -46,9 +49,13 @@ def signed(
                 xml = await async_sign_record_xml(
                     xml, signer, role, timestamper=session.timestamper
                 )
+                if role == "condau":
+                    xml = await extend_xml_longterm(xml, session)
                 pdf = await async_sign_record_pdf(
                     pdf, signer, role, signed_xml=xml, session=session
                 )
+                if role == "condau":
+                    pdf = await extend_pdf_longterm(pdf, session)
         return xml, pdf
 
     return asyncio.run(sign())
@@ -61,7 +68,12 @@ def signed_pdf(signed: tuple[bytes, bytes]) -> bytes:
 
 def test_signatures_are_incremental_in_order(signed_pdf: bytes, record_pdf: bytes) -> None:
     assert signed_pdf.startswith(record_pdf)  # nothing of the rendered file is rewritten
-    assert signature_fields(signed_pdf) == ["ChuKyGVCN", "ChuKyHT", "ChuKyConDau"]
+    assert signature_fields(signed_pdf) == [
+        "ChuKyGVCN",
+        "ChuKyHT",
+        "ChuKyConDau",
+        "DauThoiGianLuuTru1",  # the seal step's document timestamp (B-LTA)
+    ]
 
 
 def test_sealed_pdf_carries_the_sealed_xml(signed: tuple[bytes, bytes], tmp_path: Path) -> None:
@@ -111,7 +123,14 @@ def test_report_passes_every_named_check(signed_pdf: bytes, demo_trust: TrustSet
     report = verify_record_pdf(signed_pdf, demo_trust)
     assert report.bottom_line, report.summary()
     assert report.check("ChuKyConDau.dau-thoi-gian").status == "passed"
-    assert len(report.checks) == 1 + 3 * 4 + 1  # order, 4 per signature, the timestamp
+    names = [c.name for c in report.checks]
+    assert len(names) == len(set(names))
+    assert "ChuKyConDau.dau-thoi-gian" in names
+    for field in ("ChuKyGVCN", "ChuKyHT", "ChuKyConDau"):  # 4 checks per signature
+        assert {f"{field}.{n}" for n in ("chu-ky", "pham-vi", "vai-tro", "chung-thu")} <= set(
+            names
+        ), names
+    assert any(n.startswith("DauThoiGianLuuTru1") for n in names), names  # B-LTA
 
 
 def test_seal_validates_offline_from_embedded_data(
@@ -120,11 +139,10 @@ def test_seal_validates_offline_from_embedded_data(
 ) -> None:
     offline = TrustSettings.from_files([demo_pki.root_certificate], allow_fetching=False)
     report = verify_record_pdf(signed_pdf, offline)
-    # The seal is B-LT: its revocation data is in the file.
+    # The seal's step makes the file B-LTA: the revocation data is in its DSS.
     assert report.check("ChuKyConDau.chung-thu").status == "passed"
     assert report.check("ChuKyConDau.dau-thoi-gian").status == "passed"
-    # GVCN and HT are B-B, but the seal brought the issuing CA's CRL into the file,
-    # and that CRL covers their certificates too: the whole file validates offline.
+    # The DSS holds the validation data of every signature: the whole file validates offline.
     assert report.bottom_line, report.summary()
 
 
