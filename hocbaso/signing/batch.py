@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hocbaso.errors import HocBaSoError
+from hocbaso.signing.longterm import extend_pdf_longterm, extend_xml_longterm
 from hocbaso.signing.pdf_signature import async_sign_record_pdf
 from hocbaso.signing.report import VerificationReport
 from hocbaso.signing.roles import Role, check_role
@@ -67,9 +68,13 @@ async def async_sign_batch(
                 signed_xml = await async_sign_record_xml(
                     xml, signer, role, timestamper=session.timestamper
                 )
+                if role == "condau":  # as the seal step: XAdES-LTA before the PDF seal
+                    signed_xml = await extend_xml_longterm(signed_xml, session)
                 signed_pdf = await async_sign_record_pdf(
                     pdf, signer, role, signed_xml=signed_xml, session=session
                 )
+                if role == "condau":  # then the DSS and a document timestamp (B-LTA)
+                    signed_pdf = await extend_pdf_longterm(signed_pdf, session)
             except HocBaSoError as exc:
                 return SignOutcome(None, None, exc)
             return SignOutcome(signed_xml, signed_pdf)
