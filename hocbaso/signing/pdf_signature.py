@@ -1,4 +1,4 @@
-"""The three PAdES signatures of the printable copy: GVCN, HT, then the seal (B-LT).
+"""The three PAdES signatures of the printable copy: GVCN, HT, then the seal.
 
 Each signature is an incremental update with an invisible field (``ChuKyGVCN``,
 ``ChuKyHT``, ``ChuKyConDau``): nothing earlier is rewritten, and no appearance
@@ -7,9 +7,11 @@ rendered page already shows the signature blocks), so the PDF/A-3 file stays as 
 was rendered. The same revision replaces the attached ``hocba.xml`` by the XML as
 signed so far (``signed_xml``, see ``hocbaso.signing.attachment``): each PAdES
 signature covers the XML the PDF carries, and the sealed PDF carries the final
-signed XML byte for byte. The GVCN and HT signatures are PAdES B-B; the seal is PAdES B-LT: a
-signature timestamp from the TSA, and the revocation data of its chain stored in the
-document security store, so it can be validated later without the network.
+signed XML byte for byte. The GVCN and HT signatures are PAdES B-B; the seal is
+PAdES B-T (a signature timestamp from the TSA). The seal step then adds one revision
+(``hocbaso.signing.longterm.extend_pdf_longterm``): the validation data of every
+signature in the DSS and a document timestamp, which make the file B-LTA and let it
+be validated later without the network.
 
 For batches, sign inside one event loop with one ``ServiceSession`` (timestamps and
 revocation fetching share its HTTP session); ``sign_record_pdf`` is the one-off form.
