@@ -15,6 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from hocbaso.config import SchoolConfig, Workspace
 from hocbaso.demo.pki import DemoIdentity, DemoPki, create_demo_pki, load_demo_pki
@@ -106,6 +109,17 @@ class DemoCredentials:
                 port = CscPort(url, who, client_id=CLIENT_ID, secret=DEMO_SECRET)
             else:
                 port = VnAsyncPort(url, who, client_id=CLIENT_ID, secret=DEMO_SECRET)
+                ws = self._ws
+                http = port._http
+                plain_call = port._call
+
+                def follow(method: str, path: str, **kwargs: Any) -> Any:
+                    # The stand-in moves to a free port when another workspace holds its
+                    # recorded one: a channel kept from an earlier run follows the record.
+                    http.base_url = httpx.URL(standin_url(ws))
+                    return plain_call(method, path, **kwargs)
+
+                port._call = follow  # type: ignore[method-assign]
             return RemoteChannel.open(port)
         if kind == "pkcs11":
             return LocalChannel(self._token_signer(who), reload=lambda: self._token_signer(who))
