@@ -183,7 +183,10 @@ def _summarise(role: Role, outcomes: list[StepOutcome]) -> None:
             print(o.line_vi())
     print(
         f"Tổng kết {title}: "
-        + ", ".join(f"{n} lớp {CLASS_STATES_VI[s]}" for s, n in counts.items())
+        + (
+            ", ".join(f"{n} lớp {CLASS_STATES_VI[s]}" for s, n in counts.items() if n)
+            or "không có lớp nào"
+        )
         + "."
     )
     if counts["loi"]:

@@ -82,14 +82,18 @@ class Store:
         with self.transaction() as con:
             create_schema(con)
 
-    @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection for reading; the store must exist."""
+    def _require(self) -> None:
+        """Refuse, in the school's words, a store that was never initialised."""
         if not self.exists():
             raise StoreError(
                 f"Chưa có kho dữ liệu {self.path}.",
                 hint="Chạy `hbs init --source <tệp dữ liệu>` để khởi tạo dữ liệu trước.",
             )
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection for reading; the store must exist."""
+        self._require()
         con = self._connection()
         try:
             yield con
@@ -104,11 +108,7 @@ class Store:
         reads a snapshot copy of the file (and its WAL) instead, so `hbs verify` works
         while a run holds the store. The snapshot is what the writer had flushed then.
         """
-        if not self.exists():
-            raise StoreError(
-                f"Chưa có kho dữ liệu {self.path}.",
-                hint="Chạy `hbs init --source <tệp dữ liệu>` để khởi tạo dữ liệu trước.",
-            )
+        self._require()
         try:
             con = duckdb.connect(str(self.path), read_only=True)
         except duckdb.IOException:
