@@ -16,6 +16,8 @@ from typing import Any
 
 import duckdb
 
+from hocbaso.store.bulk import insert_rows
+
 GENESIS = "0" * 64
 
 
@@ -34,6 +36,19 @@ def _event_hash(
         separators=(",", ":"),
     )
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+_EVENT_COLUMNS = (
+    "so_thu_tu",
+    "thoi_diem",
+    "vai_tro",
+    "hanh_dong",
+    "ma_hoc_ba",
+    "chi_tiet",
+    "bam_truoc",
+    "bam",
+)
+_EVENT_TYPES = dict(zip(_EVENT_COLUMNS, ("BIGINT", "TIMESTAMPTZ", *["VARCHAR"] * 6), strict=True))
 
 
 def _iso(ts: dt.datetime) -> str:
@@ -62,7 +77,7 @@ def append_events(
         h = _event_hash(prev, seq, stamp, vai_tro, hanh_dong, ma_hoc_ba, chi_tiet)
         rows.append((seq, now, vai_tro, hanh_dong, ma_hoc_ba, chi_tiet, prev, h))
         prev = h
-    con.executemany("INSERT INTO su_kien VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    insert_rows(con, "su_kien", _EVENT_COLUMNS, _EVENT_TYPES, rows)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import polars as pl
 from hocbaso.dataset import TABLE_SCHEMAS, SchoolData, conform
 from hocbaso.model import TrangThai
 from hocbaso.store.audit import append_events
+from hocbaso.store.bulk import insert_rows
 from hocbaso.store.db import Store
 from hocbaso.store.schema import RESULT_COLUMNS
 
@@ -152,11 +153,16 @@ def apply_import(
             if ma not in existing
         ]
         if fresh:
-            con.executemany(
-                "INSERT INTO hoc_ba (ma_hoc_ba, ma_hoc_sinh, nam_hoc, phien_ban, ma_lop,"
-                " trang_thai, cap_nhat) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            insert_rows(
+                con,
+                "hoc_ba",
+                ("ma_hoc_ba", "ma_hoc_sinh", "nam_hoc", "phien_ban", "ma_lop", "trang_thai",
+                 "cap_nhat"),
+                {"phien_ban": "INTEGER", "cap_nhat": "TIMESTAMPTZ"} | dict.fromkeys(
+                    ("ma_hoc_ba", "ma_hoc_sinh", "nam_hoc", "ma_lop", "trang_thai"), "VARCHAR"
+                ),
                 fresh,
-            )
+            )  # fmt: skip
         # A draft whose student moved class follows the student.
         con.execute(
             """UPDATE hoc_ba SET ma_lop = s.ma_lop FROM hoc_sinh s

@@ -25,7 +25,34 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from hocbaso.store.bulk import column_lists, insert_rows, rows_select
 from hocbaso.store.db import Store
+
+_PREPARED_COLUMNS = (
+    "ma_hoc_ba",
+    "vai_tro",
+    "sha256_vao",
+    "ma_lop",
+    "xml_chuan_bi",
+    "pdf_chuan_bi",
+    "pdf_thong_so",
+    "bam_xml",
+    "bam_pdf",
+)
+# Every journal column written in bulk is text but the time of the change.
+_TYPES: dict[str, str] = {"cap_nhat": "TIMESTAMPTZ"} | {
+    c: "VARCHAR"
+    for c in (
+        *_PREPARED_COLUMNS,
+        "trang_thai",
+        "ma_giao_dich",
+        "sha256",
+        "xml_path",
+        "pdf_path",
+        "ma_lop",
+        "ma_giao_vien",
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -110,25 +137,13 @@ def entries(store: Store, role: str, keys: Iterable[tuple[str, str]]) -> dict[st
 def save_prepared(con: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, Any]]) -> None:
     """Insert prepared rows (``chuan_bi``): documents stored, digests computed, nothing sent."""
     now = _now()
-    con.executemany(
-        "INSERT INTO chu_ky_hoc_ba (ma_hoc_ba, vai_tro, sha256_vao, ma_lop, xml_chuan_bi, "
-        "pdf_chuan_bi, pdf_thong_so, bam_xml, bam_pdf, trang_thai, cap_nhat) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'chuan_bi', ?)",
-        [
-            [
-                r["ma_hoc_ba"],
-                r["vai_tro"],
-                r["sha256_vao"],
-                r["ma_lop"],
-                r["xml_chuan_bi"],
-                r["pdf_chuan_bi"],
-                r["pdf_thong_so"],
-                r["bam_xml"],
-                r["bam_pdf"],
-                now,
-            ]
-            for r in rows
-        ],
+    columns = (*_PREPARED_COLUMNS, "trang_thai", "cap_nhat")
+    insert_rows(
+        con,
+        "chu_ky_hoc_ba",
+        columns,
+        _TYPES,
+        [(*(r[c] for c in _PREPARED_COLUMNS), "chuan_bi", now) for r in rows],
     )
 
 
@@ -149,12 +164,16 @@ def open_request(
     )
     entries_ = [m for m in members if isinstance(m, JournalEntry)]
     if entries_:
-        con.executemany(
-            "UPDATE chu_ky_hoc_ba SET ma_giao_dich = ?, trang_thai = 'da_gui', cap_nhat = ? "
-            "WHERE ma_hoc_ba = ? AND vai_tro = ? AND sha256_vao = ?",
+        keys = ("ma_hoc_ba", "vai_tro", "sha256_vao")
+        con.execute(
+            "UPDATE chu_ky_hoc_ba SET ma_giao_dich = $1, trang_thai = 'da_gui', cap_nhat = $2 "
+            f"FROM ({rows_select(keys, _TYPES, first_param=3)}) k "
+            "WHERE chu_ky_hoc_ba.ma_hoc_ba = k.ma_hoc_ba AND chu_ky_hoc_ba.vai_tro = k.vai_tro "
+            "AND chu_ky_hoc_ba.sha256_vao = k.sha256_vao",
             [
-                [request.ma_giao_dich, _now(), e.ma_hoc_ba, e.vai_tro, e.sha256_vao]
-                for e in entries_
+                request.ma_giao_dich,
+                _now(),
+                *column_lists([(e.ma_hoc_ba, e.vai_tro, e.sha256_vao) for e in entries_], 3),
             ],
         )
 
@@ -169,28 +188,32 @@ def record_signed(
     """Keep signed records: ``(ma_hoc_ba, sha256_vao, sha256, xml_path, pdf_path)``.
 
     Inside the caller's transaction; the files are already written (content-addressed).
-    An upsert by hand: a journal row that exists (prepared or sent) is updated, else one
-    is inserted. DuckDB's ``INSERT ... ON CONFLICT DO UPDATE`` costs 15-20 ms a row with
-    its commit, an UPDATE or a plain INSERT 2-3 ms, and a key file signs record by record.
+    An upsert by hand, set-based: the journal rows that exist (prepared or sent) are
+    updated in one statement, the others inserted in a second (DuckDB's ``INSERT ... ON
+    CONFLICT DO UPDATE`` costs 15-20 ms a row with its commit).
     """
+    if not signed:
+        return
     now = _now()
-    missing = []
-    for m, sin, sha, xp, pp in signed:
-        row = con.execute(
-            "UPDATE chu_ky_hoc_ba SET ma_giao_dich = ?, trang_thai = 'da_ky', sha256 = ?, "
-            "xml_path = ?, pdf_path = ?, cap_nhat = ? "
-            "WHERE ma_hoc_ba = ? AND vai_tro = ? AND sha256_vao = ?",
-            [ma_giao_dich, sha, xp, pp, now, m, role, sin],
-        ).fetchone()
-        if not row or not row[0]:
-            missing.append([m, role, sin, ma_lop, ma_giao_dich, sha, xp, pp, now])
-    for values in missing:
-        con.execute(
-            "INSERT INTO chu_ky_hoc_ba (ma_hoc_ba, vai_tro, sha256_vao, ma_lop, ma_giao_dich, "
-            "trang_thai, sha256, xml_path, pdf_path, cap_nhat) "
-            "VALUES (?, ?, ?, ?, ?, 'da_ky', ?, ?, ?, ?)",
-            values,
-        )
+    columns = ("ma_hoc_ba", "sha256_vao", "sha256", "xml_path", "pdf_path")
+    lists = column_lists(signed, len(columns))
+    con.execute(
+        "UPDATE chu_ky_hoc_ba SET ma_giao_dich = $1, trang_thai = 'da_ky', sha256 = s.sha256, "
+        "xml_path = s.xml_path, pdf_path = s.pdf_path, cap_nhat = $2 "
+        f"FROM ({rows_select(columns, _TYPES, first_param=4)}) s "
+        "WHERE chu_ky_hoc_ba.ma_hoc_ba = s.ma_hoc_ba AND chu_ky_hoc_ba.vai_tro = $3 "
+        "AND chu_ky_hoc_ba.sha256_vao = s.sha256_vao",
+        [ma_giao_dich, now, role, *lists],
+    )
+    con.execute(  # the rows the journal did not hold yet (a key file signs unprepared)
+        "INSERT INTO chu_ky_hoc_ba (ma_hoc_ba, vai_tro, sha256_vao, ma_lop, ma_giao_dich, "
+        "trang_thai, sha256, xml_path, pdf_path, cap_nhat) "
+        "SELECT s.ma_hoc_ba, $3, s.sha256_vao, $4, $1, 'da_ky', s.sha256, s.xml_path, "
+        f"s.pdf_path, $2 FROM ({rows_select(columns, _TYPES, first_param=5)}) s "
+        "WHERE NOT EXISTS (SELECT 1 FROM chu_ky_hoc_ba j WHERE j.ma_hoc_ba = s.ma_hoc_ba "
+        "AND j.vai_tro = $3 AND j.sha256_vao = s.sha256_vao)",
+        [ma_giao_dich, now, role, ma_lop, *lists],
+    )
 
 
 def close_request(
@@ -234,7 +257,7 @@ def record_signers(con: duckdb.DuckDBPyConnection, rows: Sequence[tuple[str, str
     """Who signs each class in each role ``(ma_lop, vai_tro, ma_giao_vien)`` (configure)."""
     con.execute("DELETE FROM nguoi_ky")
     if rows:
-        con.executemany("INSERT INTO nguoi_ky VALUES (?, ?, ?)", [list(r) for r in rows])
+        insert_rows(con, "nguoi_ky", ("ma_lop", "vai_tro", "ma_giao_vien"), _TYPES, rows)
 
 
 def signing_requests(store: Store) -> pl.DataFrame:
