@@ -19,11 +19,16 @@ from hocbaso.dataset import SchoolData
 from hocbaso.ingest import RawSource
 from hocbaso.store import ImportSummary
 from tasks.common import open_workspace
+from validation import expectations_worker as ge_worker
 
 
 @task(name="doc-tep-du-lieu", cache_policy=NO_CACHE, task_run_name="doc-tep-du-lieu")
 def read_source_task(source: str) -> RawSource:
-    """Read the school's file (xlsx or csv folder) into raw, row-numbered frames."""
+    """Read the school's file (xlsx or csv folder) into raw, row-numbered frames.
+
+    The expectations gate's worker starts first: it imports Great Expectations on the
+    other core while the file is read and the first gates run."""
+    ge_worker.warm()
     return initialize.read(Path(source))
 
 
