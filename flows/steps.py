@@ -16,7 +16,7 @@ from prefect.exceptions import FlowPauseTimeout
 from prefect.input import RunInput
 
 from hocbaso.errors import HocBaSoError, RegistryUnavailable, SigningError
-from hocbaso.issue import CLASS_STATES_VI, SignOutcome
+from hocbaso.issue import CLASS_STATES_VI, SignOutcome, merge_outcomes
 from hocbaso.signing import Role
 from hocbaso.states import LOCK, SIGN_STEPS, SUBMIT
 from hocbaso.steps import ClassFailure, StepOutcome
@@ -41,6 +41,7 @@ from tasks.records import (
     lock_step,
     publish_signing_views,
     record_decision_task,
+    send_requests_task,
     sign_class_task,
     signing_views_task,
     submit_class_task,
@@ -153,7 +154,23 @@ def _sign_classes(workspace: str, role: Role, classes: list[str]) -> list[StepOu
     """Each class is its own outcome: one class's failure does not stop the others."""
     outcomes: list[StepOutcome] = []
     title = {"gvcn": "Ký học bạ (GVCN)", "ht": "Ký học bạ (HT)", "condau": "Đóng dấu"}[role]
+    # Remote signers: every class's requests go out first, so their confirmations are
+    # outstanding together and the step waits about one confirmation, not one per class.
+    sent: dict[str, SignOutcome | None] = {}
+    failed: dict[str, SignOutcome] = {}
+    if role != "ht":
+        for c in classes:
+            first = send_requests_task(workspace, c, role, return_state=True).result(
+                raise_on_failure=False
+            )
+            if isinstance(first, SignOutcome) or first is None:
+                sent[c] = first
+            else:
+                failed[c] = _failed(role, c, first)
     for c in each_class(f"ky-{role}", title, classes):
+        if c in failed:
+            outcomes.append(failed[c])
+            continue
         if role == "ht":
             decision = _principal_approves(workspace, c)
             if decision != "da_duyet":
@@ -163,12 +180,19 @@ def _sign_classes(workspace: str, role: Role, classes: list[str]) -> list[StepOu
                 continue
         state = sign_class_task(workspace, c, role, return_state=True)
         result = state.result(raise_on_failure=False)
-        if isinstance(result, StepOutcome):
+        if isinstance(result, SignOutcome):
+            outcomes.append(merge_outcomes(sent.get(c), result))
+        elif isinstance(result, StepOutcome):
             outcomes.append(result)
         else:
-            message = result.user_message() if isinstance(result, HocBaSoError) else str(result)
-            outcomes.append(SignOutcome(role, c, 0, 0.0, trang_thai="loi", thong_bao=(message,)))
+            outcomes.append(_failed(role, c, result))
     return outcomes
+
+
+def _failed(role: Role, ma_lop: str, error: object) -> SignOutcome:
+    """A class whose signing raised: its outcome is an error, the other classes go on."""
+    message = error.user_message() if isinstance(error, HocBaSoError) else str(error)
+    return SignOutcome(role, ma_lop, 0, 0.0, trang_thai="loi", thong_bao=(message,))
 
 
 def _summarise(role: Role, outcomes: list[StepOutcome]) -> None:

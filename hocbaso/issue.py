@@ -584,6 +584,45 @@ def sign_class(
     )
 
 
+def send_requests(res: Resources, ma_lop: str, role: Role) -> SignOutcome | None:
+    """First pass of a remote step: prepare and send ``ma_lop``'s requests, wait for none.
+
+    Why: each request waits for a person's confirmation; sending every class's requests
+    before collecting any makes the confirmations of all classes outstanding together, so
+    the step waits about one confirmation, not one per class. ``None`` when the class's
+    signer is a key or token (nothing to send ahead) or the role is the principal's
+    (whose approval comes before anything is asked).
+    """
+    if role == "ht":
+        return None
+    records = current_records(res.store, states=SIGN_STEPS[role].takes, ma_lop=ma_lop)
+    if not records:
+        return None
+    _, channel = res.channel_for(role, ma_lop)
+    if isinstance(channel, LocalChannel):
+        return None
+    return sign_class(res, ma_lop, role, wait_s=0)
+
+
+def merge_outcomes(sent: SignOutcome | None, collected: SignOutcome) -> SignOutcome:
+    """One class's outcome from its send pass and its collect pass (``sign_class``)."""
+    if sent is None:
+        return collected
+    if collected.processed == 0 and collected.con_lai == 0 and sent.con_lai == 0:
+        return sent  # the send pass finished the class; the collect pass found nothing
+    return SignOutcome(
+        collected.step,
+        collected.ma_lop,
+        sent.processed + collected.processed,
+        sent.seconds + collected.seconds,
+        skipped=max(0, collected.skipped - sent.processed) if collected.con_lai == 0 else 0,
+        trang_thai=collected.trang_thai,
+        so_yeu_cau=sent.so_yeu_cau + collected.so_yeu_cau,
+        con_lai=collected.con_lai,
+        thong_bao=sent.thong_bao + collected.thong_bao,
+    )
+
+
 def confirmations_needed(n_records: int, max_digests: int = 50) -> int:
     """The fewest requests (confirmations) for a class of ``n_records``: ceil(2n / max)."""
     return math.ceil(2 * n_records / max_digests)
@@ -594,6 +633,8 @@ __all__ = [
     "SignOutcome",
     "confirmations_needed",
     "describe",
+    "merge_outcomes",
     "read_record_files",
+    "send_requests",
     "sign_class",
 ]

@@ -67,6 +67,13 @@ def sign_class_task(workspace: str, ma_lop: str, role: Role) -> StepOutcome:
     return outcome
 
 
+@task(name="gui-yeu-cau-ky", cache_policy=NO_CACHE, task_run_name="gui-{role}-lop-{ma_lop}")
+def send_requests_task(workspace: str, ma_lop: str, role: Role) -> StepOutcome | None:
+    """Send the class's remote signing requests without waiting for them (``None`` when
+    its signer signs with a key or token); ``sign_class_task`` collects them later."""
+    return issue.send_requests(resources_for(workspace), ma_lop, role)
+
+
 @task(name="duyet-san", cache_policy=NO_CACHE, task_run_name="duyet-san-lop-{ma_lop}")
 def approved_task(workspace: str, ma_lop: str) -> bool:
     """Whether the principal approved the class (or approved it ahead in school.toml)."""
