@@ -588,7 +588,7 @@ def send_requests(res: Resources, ma_lop: str, role: Role) -> SignOutcome | None
     """First pass of a remote step: prepare and send ``ma_lop``'s requests, wait for none.
 
     Why: each request waits for a person's confirmation; sending every class's requests
-    before collecting any makes the confirmations of all classes outstanding together, so
+    before collecting any makes the confirmations of all classes pending at once, so
     the step waits about one confirmation, not one per class. ``None`` when the class's
     signer is a key or token (nothing to send ahead) or the role is the principal's
     (whose approval comes before anything is asked).
