@@ -43,6 +43,7 @@ from tasks.records import (
     record_decision_task,
     send_requests_task,
     sign_class_task,
+    signing_step,
     signing_views_task,
     submit_class_task,
 )
@@ -152,8 +153,6 @@ def _principal_approves(workspace: str, ma_lop: str) -> str:
 
 def _sign_classes(workspace: str, role: Role, classes: list[str]) -> list[StepOutcome]:
     """Each class is its own outcome: one class's failure does not stop the others."""
-    outcomes: list[StepOutcome] = []
-    title = {"gvcn": "Ký học bạ (GVCN)", "ht": "Ký học bạ (HT)", "condau": "Đóng dấu"}[role]
     # Remote signers: every class's requests go out first, so their confirmations are
     # outstanding together and the step waits about one confirmation, not one per class.
     sent: dict[str, SignOutcome | None] = {}
@@ -167,6 +166,20 @@ def _sign_classes(workspace: str, role: Role, classes: list[str]) -> list[StepOu
                 sent[c] = first
             else:
                 failed[c] = _failed(role, c, first)
+    with signing_step(workspace, role, classes):  # key files and tokens sign on every core
+        return _collect(workspace, role, classes, sent, failed)
+
+
+def _collect(
+    workspace: str,
+    role: Role,
+    classes: list[str],
+    sent: dict[str, SignOutcome | None],
+    failed: dict[str, SignOutcome],
+) -> list[StepOutcome]:
+    """Each class in turn: the principal's approval (role ht), then its signatures."""
+    title = {"gvcn": "Ký học bạ (GVCN)", "ht": "Ký học bạ (HT)", "condau": "Đóng dấu"}[role]
+    outcomes: list[StepOutcome] = []
     for c in each_class(f"ky-{role}", title, classes):
         if c in failed:
             outcomes.append(failed[c])

@@ -36,6 +36,19 @@ class HocBaSoError(Exception):
         """The text shown to the working group: the problem, then what to do."""
         return self.message if not self.hint else f"{self.message}\n→ {self.hint}"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A worker process's error reaches the parent pickled: keep the hint and every
+        # other attribute (the default rebuilds from ``args`` only, losing the hint and
+        # failing for subclasses with keyword-only arguments).
+        return (_restore, (type(self), self.message, self.__dict__))
+
+
+def _restore(cls: type[HocBaSoError], message: str, state: dict[str, Any]) -> HocBaSoError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
 
 class InputDataError(HocBaSoError):
     """A source file cannot be read as the import format at all."""

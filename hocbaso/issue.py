@@ -41,10 +41,10 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from hocbaso.config import Workspace
-from hocbaso.errors import RecordError, SigningError
+from hocbaso.errors import SigningError
 from hocbaso.files import read_content, store_content
-from hocbaso.record import data_digest
+from hocbaso.local_signing import ChunkResult, chunks_in_workers, read_record_files, sign_record
+from hocbaso.parallel import Pending
 from hocbaso.render import extract_record_xml
 from hocbaso.resources import Resources, Signatory
 from hocbaso.signing import (
@@ -52,7 +52,6 @@ from hocbaso.signing import (
     Role,
     ServiceSession,
 )
-from hocbaso.signing.attachment import is_signed_successor
 from hocbaso.signing.channels import (
     STATE_NAMES_VI,
     TERMINAL,
@@ -61,7 +60,6 @@ from hocbaso.signing.channels import (
     RequestStatus,
     SignRequest,
 )
-from hocbaso.signing.longterm import extend_pdf_longterm, extend_xml_longterm
 from hocbaso.signing.pdf_signature import (
     PreparedPdf,
     async_finish_record_pdf,
@@ -120,30 +118,6 @@ class SignOutcome(StepOutcome):
         return "\n".join([line, *(f"  - {m}" for m in self.thong_bao)])
 
 
-def read_record_files(ws: Workspace, record: StoredRecord) -> tuple[bytes, bytes]:
-    """A record's current XML and PDF, checked against the store before anyone signs.
-
-    The XML must have the hash the store holds and the frozen data digest; the PDF is
-    stored under its own hash and must carry that XML, or (after a remote signer,
-    whose PDF revision could not carry the XML signed with it) the XML before it.
-    """
-    files = record.files
-    xml = read_content(ws, files.xml_path, files.xml_sha256)
-    pdf = read_content(ws, files.pdf_path, files.pdf_sha256)
-    if data_digest(xml) != files.data_sha256:
-        raise RecordError(
-            f"Dữ liệu của học bạ {record.ma_hoc_ba} khác với dữ liệu đã chốt.",
-            hint="Không ký tiếp; chạy `hbs verify` và báo cho tổ công tác.",
-        )
-    attached = extract_record_xml(pdf)
-    if attached != xml and not is_signed_successor(attached, xml):
-        raise RecordError(
-            f"Bản PDF của học bạ {record.ma_hoc_ba} không mang đúng tệp XML hiện hành của học bạ.",
-            hint="Không ký tiếp; chạy `hbs verify` và báo cho tổ công tác.",
-        )
-    return xml, pdf
-
-
 def _pdf_attachment(pdf: bytes, xml: bytes) -> bytes | None:
     """What a remote signer's PDF revision attaches: the current XML if the PDF lags."""
     return None if extract_record_xml(pdf) == xml else xml
@@ -190,61 +164,60 @@ async def _sign_locally(
         xong_luc=None,
     )
     signed = 0
-    async with ServiceSession(tsa_url=tsa_url, trust=res.trust) as session:
-        timestamper = session.timestamper if role == "condau" else None
-        with store.session() as con:
+    with store.session() as con:
+        with transaction_on(con):
+            close_interrupted_local(con, ma_lop, role)
+            open_request(con, request, [])
+        try:
+            chunks = chunks_in_workers(res, role, who.key, ma_lop, records)
+            if chunks is not None:
+                signed, failure = _journal_chunks(con, chunks, ma_giao_dich, ma_lop, role)
+                if failure is not None:
+                    raise failure
+            else:
+                async with ServiceSession(tsa_url=tsa_url, trust=res.trust) as session:
+                    for record in records:
+                        done = await sign_record(ws, record, channel, role, session)
+                        with transaction_on(con):
+                            record_signed(con, ma_giao_dich, ma_lop, role, [done])
+                        signed += 1
+        except BaseException:
             with transaction_on(con):
-                close_interrupted_local(con, ma_lop, role)
-                open_request(con, request, [])
-            try:
-                for record in records:
-                    xml, pdf = read_record_files(ws, record)
-                    prepared_xml = prepare_record_xml(xml, channel, role)
-                    signed_xml = await async_finish_record_xml(
-                        prepared_xml,
-                        channel.sign_digest(prepared_xml.digest),
-                        channel,
-                        timestamper=timestamper,
-                    )
-                    if role == "condau":  # XAdES-LTA before the PDF seal attaches it
-                        signed_xml = await extend_xml_longterm(signed_xml, session)
-                    prepared_pdf = await async_prepare_record_pdf(
-                        pdf, channel, role, attach=signed_xml, session=session
-                    )
-                    signed_pdf = await async_finish_record_pdf(
-                        prepared_pdf,
-                        channel.sign_digest(prepared_pdf.digest),
-                        channel,
-                        session=session,
-                    )
-                    if role == "condau":  # DSS and a document timestamp: PAdES B-LTA
-                        signed_pdf = await extend_pdf_longterm(signed_pdf, session)
-                    xml_path, xml_sha = store_content(ws, signed_xml, ".xml")
-                    pdf_path, _ = store_content(ws, signed_pdf, ".pdf")
-                    with transaction_on(con):
-                        record_signed(
-                            con,
-                            ma_giao_dich,
-                            ma_lop,
-                            role,
-                            [
-                                (
-                                    record.ma_hoc_ba,
-                                    record.files.xml_sha256,
-                                    xml_sha,
-                                    xml_path,
-                                    pdf_path,
-                                )
-                            ],
-                        )
-                    signed += 1
-            except BaseException:
-                with transaction_on(con):
-                    _close_local(con, ma_giao_dich, "loi", signed)
-                raise
-            with transaction_on(con):
-                _close_local(con, ma_giao_dich, "da_ky", signed)
+                _close_local(con, ma_giao_dich, "loi", signed)
+            raise
+        with transaction_on(con):
+            _close_local(con, ma_giao_dich, "da_ky", signed)
     return signed
+
+
+def _journal_chunks(
+    con: object,
+    chunks: list[Pending[ChunkResult]],
+    ma_giao_dich: str,
+    ma_lop: str,
+    role: Role,
+) -> tuple[int, Exception | None]:
+    """Journal every chunk a worker signed, in order, each in its own transaction: how
+    many records were kept, and the first chunk's error if one failed.
+
+    A chunk that failed does not stop the others from being kept (they are signed:
+    dropping them would only sign them again on the rerun); the caller raises the
+    error once every chunk has answered.
+    """
+    signed = 0
+    failure: Exception | None = None
+    for pending in chunks:
+        try:
+            result = pending.result()
+        except Exception as exc:  # a worker died: raised by the caller, once the rest is kept
+            failure = failure or exc
+            continue
+        failure = failure or result.error
+        if result.signed:
+            with transaction_on(con):  # type: ignore[arg-type]
+                record_signed(con, ma_giao_dich, ma_lop, role, result.signed)  # type: ignore[arg-type]
+        signed += len(result.signed)
+    return signed, failure
 
 
 def _close_local(con: object, ma_giao_dich: str, state: str, signed: int) -> None:

@@ -9,7 +9,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from hocbaso import approval, issue, lock, submission
+from hocbaso import approval, issue, local_signing, lock, submission
 from hocbaso.guidance import nothing_waiting, resolve_class
 from hocbaso.resources import resources_for
 from hocbaso.signing import Role
@@ -56,6 +56,12 @@ def lock_class_task(workspace: str, ma_lop: str, step: lock.LockStep | None = No
         outcome = step.commit(ma_lop)
     task_log(outcome.line_vi())
     return outcome
+
+
+def signing_step(workspace: str, role: Role, classes: list[str]) -> AbstractContextManager[None]:
+    """The signing of ``classes`` by ``role``: key-file and token signatures computed in
+    worker processes from now on (a context manager around ``sign_class_task``)."""
+    return local_signing.signing_workers(resources_for(workspace), role, classes)
 
 
 @task(name="ky-lop", cache_policy=NO_CACHE, task_run_name="ky-{role}-lop-{ma_lop}")

@@ -1,0 +1,275 @@
+"""Signing with a key file or a token, record by record, on the machine's cores.
+
+A key file (PKCS#12) or a token (PKCS#11: the seal's USB key, SoftHSM2 in the demo)
+signs without a person in the loop, so the cost of a class is pure computing: two
+signatures per record, for the seal also its timestamps and long-term data
+(``hocbaso.signing.longterm``). ``sign_record`` is that work for one record, from its
+stored files to its signed files (content-addressed, so a file nobody journals is
+harmless).
+
+One process uses one core. During a signing step (``signing_workers``) a class's
+records are cut into chunks and each chunk is signed in a worker process
+(``sign_chunk``), which keeps its own key or token session, its own event loop and
+its own HTTP session to the timestamp and revocation services for the whole step;
+the parent journals each chunk as it comes back (``hocbaso.store.journal``), so the
+store is only ever written by the parent (DuckDB allows one writing process) and a
+crash loses at most the chunks being signed, which a rerun signs. Without workers
+(one core, ``HBS_WORKERS=1``, outside a step) the parent signs the records itself,
+one by one, with the same ``sign_record``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hocbaso.config import Workspace
+from hocbaso.errors import RecordError
+from hocbaso.files import read_content, store_content
+from hocbaso.parallel import ClassWorkers, Pending, class_workers, worker_count
+from hocbaso.record import data_digest
+from hocbaso.render import extract_record_xml
+from hocbaso.signing import Role, ServiceSession
+from hocbaso.signing.attachment import is_signed_successor
+from hocbaso.signing.channels import LocalChannel
+from hocbaso.signing.longterm import (
+    CHAIN_DATA_MAX_AGE_S,
+    extend_pdf_longterm,
+    extend_xml_longterm,
+)
+from hocbaso.signing.pdf_signature import async_finish_record_pdf, async_prepare_record_pdf
+from hocbaso.signing.xml_signature import async_finish_record_xml, prepare_record_xml
+from hocbaso.store import StoredRecord
+
+if TYPE_CHECKING:
+    from hocbaso.resources import Resources
+
+#: What the journal keeps of a signed record: (ma_hoc_ba, sha256_vao, sha256, xml, pdf).
+Signed = tuple[str, str, str, str, str]
+
+#: Records per chunk handed to a worker: small enough that a crash loses little and
+#: both workers stay busy to the end of a class, large enough that the hand-over
+#: (pickling, one journal transaction) stays a small part of a chunk's seconds.
+CHUNK_RECORDS = 6
+
+
+def read_record_files(ws: Workspace, record: StoredRecord) -> tuple[bytes, bytes]:
+    """A record's current XML and PDF, checked against the store before anyone signs.
+
+    The XML must have the hash the store holds and the frozen data digest; the PDF is
+    stored under its own hash and must carry that XML, or (after a remote signer,
+    whose PDF revision could not carry the XML signed with it) the XML before it.
+    """
+    files = record.files
+    xml = read_content(ws, files.xml_path, files.xml_sha256)
+    pdf = read_content(ws, files.pdf_path, files.pdf_sha256)
+    if data_digest(xml) != files.data_sha256:
+        raise RecordError(
+            f"Dữ liệu của học bạ {record.ma_hoc_ba} khác với dữ liệu đã chốt.",
+            hint="Không ký tiếp; chạy `hbs verify` và báo cho tổ công tác.",
+        )
+    attached = extract_record_xml(pdf)
+    if attached != xml and not is_signed_successor(attached, xml):
+        raise RecordError(
+            f"Bản PDF của học bạ {record.ma_hoc_ba} không mang đúng tệp XML hiện hành của học bạ.",
+            hint="Không ký tiếp; chạy `hbs verify` và báo cho tổ công tác.",
+        )
+    return xml, pdf
+
+
+async def sign_record(
+    ws: Workspace,
+    record: StoredRecord,
+    channel: LocalChannel,
+    role: Role,
+    session: ServiceSession,
+) -> Signed:
+    """``role``'s XML and PDF signatures on one record (for the seal with long-term data),
+    its signed files stored; what the journal keeps of it."""
+    timestamper = session.timestamper if role == "condau" else None
+    xml, pdf = read_record_files(ws, record)
+    prepared_xml = prepare_record_xml(xml, channel, role)
+    signed_xml = await async_finish_record_xml(
+        prepared_xml, channel.sign_digest(prepared_xml.digest), channel, timestamper=timestamper
+    )
+    if role == "condau":  # XAdES-LTA before the PDF seal attaches it
+        signed_xml = await extend_xml_longterm(signed_xml, session)
+    prepared_pdf = await async_prepare_record_pdf(
+        pdf, channel, role, attach=signed_xml, session=session
+    )
+    signed_pdf = await async_finish_record_pdf(
+        prepared_pdf, channel.sign_digest(prepared_pdf.digest), channel, session=session
+    )
+    if role == "condau":  # DSS and a document timestamp: PAdES B-LTA
+        signed_pdf = await extend_pdf_longterm(signed_pdf, session)
+    xml_path, xml_sha = store_content(ws, signed_xml, ".xml")
+    pdf_path, _ = store_content(ws, signed_pdf, ".pdf")
+    return (record.ma_hoc_ba, record.files.xml_sha256, xml_sha, xml_path, pdf_path)
+
+
+# --- in a worker process ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChunkJob:
+    """A few records of one class for one signer, as plain picklable data."""
+
+    root: str  # the workspace folder
+    role: Role
+    key: str  # whose key: a ma_giao_vien, or the seal
+    records: tuple[StoredRecord, ...]
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """What a worker signed of a chunk, in order, and the error that stopped it, if any."""
+
+    signed: list[Signed]
+    error: Exception | None
+
+
+class _WorkerSigner:
+    """A worker's key or token, event loop and service session for one signer.
+
+    The session (and what it caches: revocation answers, validated chains) is renewed
+    after ``CHAIN_DATA_MAX_AGE_S``, as a class's session would end.
+    """
+
+    def __init__(self, root: str, role: Role, key: str) -> None:
+        from hocbaso.resources import resources_for
+
+        res = resources_for(root)
+        channel = res.credentials.load_channel(key, role)
+        if not isinstance(channel, LocalChannel):
+            raise TypeError(f"{role} of {key} does not sign with a key file or token")
+        self.ws, self.channel = res.ws, channel
+        self._tsa_url = res.tsa_url() if role == "condau" else None
+        self._trust = res.trust
+        self._loop = asyncio.new_event_loop()
+        self._session: ServiceSession | None = None
+        self._opened = 0.0
+
+    def session(self) -> ServiceSession:
+        if self._session is not None and time.monotonic() - self._opened > CHAIN_DATA_MAX_AGE_S:
+            self._loop.run_until_complete(self._session.__aexit__(None, None, None))
+            self._session = None
+        if self._session is None:
+            session = ServiceSession(tsa_url=self._tsa_url, trust=self._trust)
+            self._session = self._loop.run_until_complete(session.__aenter__())
+            self._opened = time.monotonic()
+        return self._session
+
+    def sign(self, role: Role, records: Sequence[StoredRecord]) -> ChunkResult:
+        session = self.session()
+        signed: list[Signed] = []
+
+        async def each_record() -> None:
+            for record in records:
+                signed.append(await sign_record(self.ws, record, self.channel, role, session))
+
+        try:
+            self._loop.run_until_complete(each_record())
+        except Exception as exc:  # the records before it are signed: they go back too
+            return ChunkResult(signed, exc)
+        return ChunkResult(signed, None)
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._loop.run_until_complete(self._session.__aexit__(None, None, None))
+            self._session = None
+        self.channel.close()
+        self._loop.close()
+
+
+_SIGNERS: dict[tuple[str, Role, str], _WorkerSigner] = {}
+
+
+def _close_signers() -> None:
+    for signer in _SIGNERS.values():
+        with contextlib.suppress(Exception):  # a worker's exit: nothing left to report to
+            signer.close()
+    _SIGNERS.clear()
+
+
+atexit.register(_close_signers)
+
+
+def sign_chunk(job: ChunkJob) -> ChunkResult:
+    """Sign ``job``'s records in this (worker) process; what the journal keeps of each."""
+    wanted = (job.root, job.role, job.key)
+    signer = _SIGNERS.get(wanted)
+    if signer is None:
+        signer = _SIGNERS[wanted] = _WorkerSigner(*wanted)
+    return signer.sign(job.role, job.records)
+
+
+def warm_up() -> None:
+    """Import what signing needs, so the first chunk does not wait for it."""
+    import hocbaso.resources  # noqa: F401 - the rest came with this module
+
+
+# --- in the parent ------------------------------------------------------------------------
+
+
+_ACTIVE: dict[Path, ClassWorkers] = {}
+
+
+@contextmanager
+def signing_workers(res: Resources, role: Role, classes: Sequence[str]) -> Iterator[None]:
+    """Worker processes for ``role``'s key-file and token signatures in a step over
+    ``classes``; nothing starts when the first class's signer signs remotely.
+
+    Inside the block, ``chunks_in_workers`` hands a class's records to them; the
+    workers start at once (importing pyHanko takes seconds) and stop at its end.
+    """
+    count = worker_count(len(classes) * 4)
+    if (
+        count <= 1
+        or not classes
+        or res.ws.root in _ACTIVE
+        or not _signs_locally(res, role, classes[0])
+    ):
+        yield
+        return
+    with class_workers(0, workers=count) as workers:
+        for _ in range(count):
+            workers.submit("khởi động", warm_up)
+        _ACTIVE[res.ws.root] = workers
+        try:
+            yield
+        finally:
+            _ACTIVE.pop(res.ws.root, None)
+
+
+def _signs_locally(res: Resources, role: Role, ma_lop: str) -> bool:
+    from hocbaso.errors import HocBaSoError
+
+    try:
+        _, channel = res.channel_for(role, ma_lop)
+    except (HocBaSoError, KeyError):  # the class's own signing reports it
+        return False
+    return isinstance(channel, LocalChannel)
+
+
+def chunks_in_workers(
+    res: Resources, role: Role, key: str, ma_lop: str, records: Sequence[StoredRecord]
+) -> list[Pending[ChunkResult]] | None:
+    """Hand ``records`` to the step's workers in chunks (``None``: no workers, sign here)."""
+    workers = _ACTIVE.get(res.ws.root)
+    if workers is None or len(records) < 2:
+        return None
+    size = max(1, min(CHUNK_RECORDS, -(-len(records) // workers.workers)))
+    root = str(res.ws.root)
+    return [
+        workers.submit(
+            f"lớp {ma_lop}", sign_chunk, ChunkJob(root, role, key, tuple(records[i : i + size]))
+        )
+        for i in range(0, len(records), size)
+    ]
