@@ -267,6 +267,11 @@ def _parse(xml: bytes, parser: etree.XMLParser = _SAFE_PARSER) -> etree._Element
             f"XML học bạ không đúng cú pháp (dòng {exc.lineno}).",
             hint="Dùng tệp XML do hệ thống tạo ra; không sửa tay tệp XML của học bạ.",
         ) from exc
+    return _data_element(root)
+
+
+def _data_element(root: etree._Element) -> etree._Element:
+    """The data element of a parsed record, or the RecordError ``_parse`` gives."""
     if root.getroottree().docinfo.internalDTD is not None:
         raise RecordError(
             "XML học bạ có khai báo DOCTYPE/thực thể (entity), điều học bạ số không dùng.",
@@ -283,7 +288,17 @@ def _parse(xml: bytes, parser: etree.XMLParser = _SAFE_PARSER) -> etree._Element
 
 def data_digest(xml: bytes) -> str:
     """SHA-256 (hex) of the exclusive C14N of the data element; signatures don't change it."""
-    data = _parse(xml)
+    return _digest_of(_parse(xml))
+
+
+def data_digest_of(root: etree._Element) -> str:
+    """``data_digest`` of a record already parsed (with entities unresolved, as
+    ``_SAFE_PARSER`` parses): the same digest, or the same RecordError, without
+    parsing the bytes again (signing compares the digests of records it has parsed)."""
+    return _digest_of(_data_element(root))
+
+
+def _digest_of(data: etree._Element) -> str:
     return hashlib.sha256(etree.tostring(data, method="c14n", exclusive=True)).hexdigest()
 
 

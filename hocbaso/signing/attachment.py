@@ -22,7 +22,6 @@ same file specification either way.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import hashlib
 from collections.abc import Iterable
@@ -44,7 +43,7 @@ from pyhanko.sign.diff_analysis import (
 from pyhanko.sign.diff_analysis.commons import compare_dicts
 
 from hocbaso.errors import RecordError
-from hocbaso.record import data_digest
+from hocbaso.record.xml import data_digest_of
 from hocbaso.render import ATTACHMENT_NAME
 from hocbaso.signing.roles import ROLE_NAMES, ROLES, Role
 from hocbaso.signing.xml_signature import CHUKY_TAG, SIGNATURE_TAG, parse_record, signature_id
@@ -79,25 +78,39 @@ def is_signed_successor(previous: bytes, current: bytes) -> bool:
     other byte of meaning are unchanged. Whether the appended signatures are valid is
     the XML verification's business, not this function's.
     """
+    return _successor_ids(previous, current) is not None
+
+
+def _successor_ids(previous: bytes, current: bytes) -> list[str] | None:
+    """The signature Ids of ``current`` if it ``is_signed_successor`` of ``previous``,
+    else ``None``.
+
+    Each document is parsed once (signing asks for the Ids too, and parsing a record
+    costs as much as the comparison): ``parse_record`` and ``data_digest`` parse alike,
+    so the data digests are taken from these trees; the appended signatures are taken
+    out of ``current``'s own tree, which nothing else holds.
+    """
     try:
         old_root, new_root = parse_record(previous), parse_record(current)
-        if data_digest(previous) != data_digest(current):
-            return False
+        if data_digest_of(old_root) != data_digest_of(new_root):
+            return None
     except RecordError:
-        return False
+        return None
     old_ids, new_ids = _signature_ids(old_root), _signature_ids(new_root)
     if old_ids is None or new_ids is None:
-        return False
+        return None
     if len(new_ids) <= len(old_ids) or new_ids[: len(old_ids)] != old_ids:
-        return False
+        return None
     if new_ids != _SIGNATURE_ORDER[: len(new_ids)]:
-        return False
-    trimmed = copy.deepcopy(new_root.getroottree())
-    chuky = trimmed.getroot().find(CHUKY_TAG)
+        return None
+    trimmed = new_root.getroottree()
+    chuky = new_root.find(CHUKY_TAG)
     for appended in list(chuky)[len(old_ids) :]:
         chuky.remove(appended)
     old_c14n = etree.tostring(old_root.getroottree(), method="c14n")
-    return bool(old_c14n == etree.tostring(trimmed, method="c14n"))
+    if old_c14n != etree.tostring(trimmed, method="c14n"):
+        return None
+    return new_ids
 
 
 def _filespec(root: generic.DictionaryObject) -> generic.IndirectObject | None:
@@ -237,9 +250,7 @@ def attach_signed_xml(
             hint="Tạo lại bản thể hiện (PDF) ở bước chốt dữ liệu rồi ký lại.",
         ) from exc
     wanted = _SIGNATURE_ORDER[: ROLES.index(role) + 1]
-    if not is_signed_successor(previous, signed_xml) or (
-        _signature_ids(parse_record(signed_xml)) != wanted
-    ):
+    if _successor_ids(previous, signed_xml) != wanted:
         raise RecordError(
             f"Tệp XML đem ký ({ROLE_NAMES[role]}) không phải tệp XML bản PDF đang mang "
             "cộng thêm đúng chữ ký này.",

@@ -33,6 +33,7 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import SigFieldSpec, SigSeedSubFilter
 from pyhanko.sign.general import SigningError as PyHankoSigningError
+from pyhanko.sign.general import simple_cms_attribute
 from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
 from pyhanko.sign.signers.pdf_cms import ExternalSigner
 from pyhanko.sign.signers.pdf_signer import (
@@ -58,22 +59,20 @@ _CMS_OVERHEAD = 2048  # signed attributes, signature value, structure
 _TIMESTAMP_TOKEN = 8192  # a TSA token with the TSA's chain
 
 
-def _bytes_reserved(signer: Certified, role: Role) -> int:
-    certs = len(signer.certificate.dump()) + sum(len(c.dump()) for c in signer.chain)
-    size = certs + _CMS_OVERHEAD + (_TIMESTAMP_TOKEN if role == "condau" else 0)
+_UNREADABLE_PDF = (
+    "Tệp PDF của học bạ không đọc được.",
+    "Tạo lại bản thể hiện (PDF) ở bước chốt dữ liệu rồi ký lại.",
+)
+
+
+def _bytes_reserved(parts: _SignerParts, role: Role) -> int:
+    size = parts.certificates_size + _CMS_OVERHEAD + (_TIMESTAMP_TOKEN if role == "condau" else 0)
     return 2 * size
 
 
-def signature_fields(pdf: bytes) -> list[str]:
-    """Names of the filled signature fields, in form order (the order they were signed).
-
-    Reads the form's field dictionaries only: resolving each signature value would
-    parse its /Contents hex string, which costs tens of milliseconds per signature in
-    pure Python. Every field here is created and signed in one step, so form order is
-    signing order; verification reads the signatures themselves.
-    """
+def _fields_of(reader: PdfFileReader) -> list[str]:
+    """``signature_fields`` of a PDF already open in ``reader`` (RecordError if unreadable)."""
     try:
-        reader = PdfFileReader(BytesIO(pdf), strict=False)
         form = reader.root.get("/AcroForm")
         if form is None:
             return []
@@ -84,15 +83,30 @@ def signature_fields(pdf: bytes) -> list[str]:
                 names.append(str(field.get("/T")))
         return names
     except (PdfError, ValueError, KeyError) as exc:
-        raise RecordError(
-            "Tệp PDF của học bạ không đọc được.",
-            hint="Tạo lại bản thể hiện (PDF) ở bước chốt dữ liệu rồi ký lại.",
-        ) from exc
+        raise RecordError(_UNREADABLE_PDF[0], hint=_UNREADABLE_PDF[1]) from exc
 
 
-def _roles_present(pdf: bytes) -> list[str | None]:
+def _open(pdf: bytes) -> PdfFileReader:
+    try:
+        return PdfFileReader(BytesIO(pdf), strict=False)
+    except (PdfError, ValueError, KeyError) as exc:
+        raise RecordError(_UNREADABLE_PDF[0], hint=_UNREADABLE_PDF[1]) from exc
+
+
+def signature_fields(pdf: bytes) -> list[str]:
+    """Names of the filled signature fields, in form order (the order they were signed).
+
+    Reads the form's field dictionaries only: resolving each signature value would
+    parse its /Contents hex string, which costs tens of milliseconds per signature in
+    pure Python. Every field here is created and signed in one step, so form order is
+    signing order; verification reads the signatures themselves.
+    """
+    return _fields_of(_open(pdf))
+
+
+def _roles_present(reader: PdfFileReader) -> list[str | None]:
     by_field = {name: role for role, name in FIELD_NAMES.items()}
-    return [by_field.get(name, name) for name in signature_fields(pdf)]
+    return [by_field.get(name, name) for name in _fields_of(reader)]
 
 
 @dataclass(frozen=True)
@@ -137,10 +151,79 @@ class PreparedPdf:
         )
 
 
-def _registry(certs: Certified) -> SimpleCertificateStore:
+@dataclass(frozen=True)
+class _SignerParts:
+    """What every PAdES signature of one signer repeats, built once per signer.
+
+    Why: asn1crypto re-encodes a freshly built structure from scratch at every level
+    each time it is asked for its bytes (twice per level, so the cost doubles with the
+    nesting depth); the signing-certificate-v2 attribute (the certificate's hash, issuer
+    and serial) built anew cost several milliseconds per signature, a certificate store
+    and the certificates' sizes a little more. They depend on the certificates only.
+    """
+
+    registry: SimpleCertificateStore
+    certificates_size: int  # DER bytes of the signer's certificate and chain
+    signature_size: int
+    # DER of pyHanko's PAdES signed attributes other than the message digest, in its
+    # order, with the message digest's place: the signed attributes of every document.
+    attributes_before: tuple[bytes, ...]
+    attributes_after: tuple[bytes, ...]
+
+    def signed_attributes(self, document_digest: bytes) -> cms.CMSAttributes:
+        """The signed attributes pyHanko's ``signed_attrs(digest, "sha256",
+        use_pades=True)`` builds for this signer, from the parts kept (loaded from DER,
+        so encoding them again costs nothing)."""
+        return cms.CMSAttributes(
+            [
+                *(cms.CMSAttribute.load(der) for der in self.attributes_before),
+                simple_cms_attribute("message_digest", document_digest),
+                *(cms.CMSAttribute.load(der) for der in self.attributes_after),
+            ]
+        )
+
+
+_PARTS: dict[bytes, _SignerParts] = {}
+_PARTS_KEPT = 64  # signers of one process (a school's staff, tests): never grows unbounded
+
+
+def _certificates_key(certs: Certified) -> bytes:
+    """SHA-256 over the signer's certificate and chain (DER is self-delimiting)."""
+    digest = hashlib.sha256(certs.certificate.dump())
+    for cert in certs.chain:
+        digest.update(cert.dump())
+    return digest.digest()
+
+
+async def _signer_parts(certs: Certified) -> _SignerParts:
+    """The signer's ``_SignerParts``, built on first use and kept by certificate hash
+    (the same certificates give the same parts, whichever object carries them)."""
+    key = _certificates_key(certs)
+    parts = _PARTS.get(key)
+    if parts is not None:
+        return parts
     registry = SimpleCertificateStore()
     registry.register_multiple([certs.certificate, *certs.chain])
-    return registry
+    size = _signature_size(certs)
+    # pyHanko builds the attributes once (any digest of the right length): only the
+    # message digest depends on the document.
+    probe = bytes(hashlib.sha256().digest_size)
+    built = await ExternalSigner(certs.certificate, registry, signature_value=size).signed_attrs(
+        probe, "sha256", use_pades=True
+    )
+    attributes = [attribute.dump() for attribute in built]
+    digest_at = [a["type"].native for a in built].index("message_digest")
+    parts = _SignerParts(
+        registry=registry,
+        certificates_size=len(certs.certificate.dump()) + sum(len(c.dump()) for c in certs.chain),
+        signature_size=size,
+        attributes_before=tuple(attributes[:digest_at]),
+        attributes_after=tuple(attributes[digest_at + 1 :]),
+    )
+    if len(_PARTS) >= _PARTS_KEPT:
+        _PARTS.clear()
+    _PARTS[key] = parts
+    return parts
 
 
 def _wrap_pdf_errors(role: Role) -> Any:
@@ -191,7 +274,9 @@ async def async_prepare_record_pdf(
     ``session`` with a TSA URL and trust settings (timestamp, revocation data).
     """
     role = check_role(role)
-    check_order(_roles_present(pdf), role, "bản PDF của học bạ")
+    # One parse of the PDF: the fields are read from the reader the writer extends.
+    reader = _open(pdf)
+    check_order(_roles_present(reader), role, "bản PDF của học bạ")
     field_name = FIELD_NAMES[role]
     meta_options: dict[str, object] = {}
     timestamper = None
@@ -213,8 +298,9 @@ async def async_prepare_record_pdf(
         reason=ROLE_NAMES[role],
         **meta_options,  # type: ignore[arg-type]
     )
+    parts = await _signer_parts(certs)
     placeholder = ExternalSigner(
-        certs.certificate, _registry(certs), signature_value=_signature_size(certs)
+        certs.certificate, parts.registry, signature_value=parts.signature_size
     )
     pdf_signer = PdfSigner(
         meta,
@@ -223,17 +309,14 @@ async def async_prepare_record_pdf(
         new_field_spec=SigFieldSpec(sig_field_name=field_name),
     )
     with _wrap_pdf_errors(role):
-        writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
+        writer = IncrementalPdfFileWriter.from_reader(reader)
         if attach is not None:
             attach_signed_xml(writer, attach, role, dt.datetime.now(dt.UTC))
         buffer = BytesIO()
         digest, tbs, _ = await pdf_signer.async_digest_doc_for_signing(
-            writer, bytes_reserved=_bytes_reserved(certs, role), output=buffer
+            writer, bytes_reserved=_bytes_reserved(parts, role), output=buffer
         )
-        attributes = await placeholder.signed_attrs(
-            digest.document_digest, "sha256", use_pades=True
-        )
-    der = attributes.dump()
+        der = parts.signed_attributes(digest.document_digest).dump()
     return PreparedPdf(
         role=role,
         document=buffer.getvalue(),
@@ -272,7 +355,8 @@ async def async_finish_record_pdf(
             "Đóng dấu bản PDF cần dấu thời gian nhưng chưa cấu hình dịch vụ cấp dấu thời gian.",
             hint="Đặt tsa_url trong mục [chung_thu] của school.toml (chế độ demo tự có TSA).",
         )
-    signer = ExternalSigner(certs.certificate, _registry(certs), signature_value=signature)
+    parts = await _signer_parts(certs)
+    signer = ExternalSigner(certs.certificate, parts.registry, signature_value=signature)
     with _wrap_pdf_errors(role):
         cms_object = await signer.async_sign_prescribed_attributes(
             "sha256",

@@ -157,11 +157,11 @@ class _CapturingKey:
     """What signxml signs with while preparing: it keeps the bytes to sign and answers
     with a placeholder of the right length (the real value comes later)."""
 
-    def __init__(self, certs: Certified) -> None:
+    def __init__(self, certs: Certified, public_key: Any) -> None:
         public = certs.certificate.public_key
         self.key_size = public.bit_size
         self._algorithm = public.algorithm
-        self._public = certs.crypto_chain[0].public_key()
+        self._public = public_key  # of ``certs.crypto_chain[0]``, converted once by the caller
         self.captured: bytes | None = None
 
     def public_key(self) -> Any:
@@ -196,12 +196,13 @@ def prepare_record_xml(xml: bytes, certs: Certified, role: Role) -> PreparedXml:
     chuky = root.find(CHUKY_TAG)
     etree.SubElement(chuky, SIGNATURE_TAG, Id="placeholder", nsmap={"ds": DS})
     references = [SignatureReference(URI=uri) for uri in expected_references(role)]
-    key = _CapturingKey(certs)
+    chain = certs.crypto_chain  # each access converts every certificate again
+    key = _CapturingKey(certs, chain[0].public_key())
     try:
         signed_root = _xades_signer(certs, role).sign(
             root,
             key=key,  # type: ignore[arg-type]  # duck-typed: signxml only calls sign()
-            cert=certs.crypto_chain,
+            cert=chain,
             reference_uri=references,
         )
     except SignXMLException as exc:

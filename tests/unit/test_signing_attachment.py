@@ -116,6 +116,63 @@ def test_successor_is_the_same_record_with_signatures_appended(stages: dict[str,
     assert not is_signed_successor(gvcn, b"<khong-phai-xml")
 
 
+def _successor_by_reparsing(previous: bytes, current: bytes) -> bool:
+    """``is_signed_successor`` as first written: every document parsed for each question
+    (``data_digest`` of the bytes) and the appended signatures taken out of a deep copy."""
+    import copy
+
+    from hocbaso.record import data_digest
+    from hocbaso.signing.attachment import _SIGNATURE_ORDER, _signature_ids
+    from hocbaso.signing.xml_signature import CHUKY_TAG, parse_record
+
+    try:
+        old_root, new_root = parse_record(previous), parse_record(current)
+        if data_digest(previous) != data_digest(current):
+            return False
+    except RecordError:
+        return False
+    old_ids, new_ids = _signature_ids(old_root), _signature_ids(new_root)
+    if old_ids is None or new_ids is None:
+        return False
+    if len(new_ids) <= len(old_ids) or new_ids[: len(old_ids)] != old_ids:
+        return False
+    if new_ids != _SIGNATURE_ORDER[: len(new_ids)]:
+        return False
+    trimmed = copy.deepcopy(new_root.getroottree())
+    chuky = trimmed.getroot().find(CHUKY_TAG)
+    for appended in list(chuky)[len(old_ids) :]:
+        chuky.remove(appended)
+    old_c14n = etree.tostring(old_root.getroottree(), method="c14n")
+    return bool(old_c14n == etree.tostring(trimmed, method="c14n"))
+
+
+def test_successor_parsing_once_answers_as_parsing_each_time(stages: dict[str, bytes]) -> None:
+    """Each document parsed once gives the answers of parsing it for every question,
+    around the root (comments, processing instructions, a DOCTYPE) as inside it."""
+    locked, gvcn, ht = stages["locked"], stages["gvcn"], stages["ht"]
+    declaration, body = ht.split(b"\n", 1)
+    declaration += b"\n"
+    assert declaration.startswith(b"<?xml ")
+    variants = [
+        ht,
+        declaration + b"<!-- truoc -->" + body,
+        ht + b"<!-- sau -->",
+        ht + b"<?pi sau?>",
+        declaration + b"<!DOCTYPE hocba>" + body,
+        declaration + b'<!DOCTYPE hocba [<!ENTITY e "x">]>' + body,
+        ht.replace(b"</chuky>", b"<!-- x --></chuky>"),
+        ht.replace(b"<chuky>", b"<chuky> "),
+        ht.replace(b"</hocba>", b"<!-- x --></hocba>"),
+        ht.replace(STUDENT, OTHER),
+        changed_signature_value(ht, "chuky-gvcn"),
+        b"<khong-phai-xml",
+    ]
+    for previous in (locked, gvcn, ht, *variants):
+        for current in (gvcn, *variants):
+            expected = _successor_by_reparsing(previous, current)
+            assert is_signed_successor(previous, current) == expected
+
+
 # ------------------------------------------------------------------ the PDF rule
 
 

@@ -198,3 +198,28 @@ def test_seal_without_timestamp_authority_is_refused(
     pdf = sign_record_pdf(pdf, ht_signer, "ht", signed_xml=xml)
     with pytest.raises(SigningError, match="dấu thời gian"):
         sign_record_pdf(pdf, seal_signer, "condau", signed_xml=xml)
+
+
+def test_signed_attributes_kept_per_signer_are_pyhankos(
+    gvcn_signer: RecordSigner, seal_signer: RecordSigner
+) -> None:
+    """The signed attributes built from the parts kept per signer are, byte for byte,
+    those pyHanko builds for the document digest; the parts are built once per signer."""
+    import hashlib
+
+    from pyhanko.sign.signers.pdf_cms import ExternalSigner
+
+    from hocbaso.signing.pdf_signature import _signer_parts
+
+    async def check() -> None:
+        for signer in (gvcn_signer, seal_signer):
+            parts = await _signer_parts(signer)
+            assert await _signer_parts(signer) is parts
+            for n in range(3):
+                digest = hashlib.sha256(b"record %d" % n).digest()
+                pyhanko = await ExternalSigner(
+                    signer.certificate, parts.registry, signature_value=256
+                ).signed_attrs(digest, "sha256", use_pades=True)
+                assert parts.signed_attributes(digest).dump() == pyhanko.dump()
+
+    asyncio.run(check())
