@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 from asn1crypto import pem
+from asn1crypto import x509 as asn1_x509
 from certomancer.registry import ArchLabel, CertLabel, CertomancerConfig, PKIArchitecture
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -168,12 +169,33 @@ def load_architecture(directory: Path) -> PKIArchitecture:
         raw = yaml.safe_load((directory / CONFIG_FILE).read_text(encoding="utf-8"))
         # Lazy keys: only the keys that are used get decrypted (each costs a KDF run).
         cfg = CertomancerConfig(raw, key_search_dir=str(directory), lazy_load_keys=True)
-        return cfg.get_pki_arch(ArchLabel(ARCH))
+        return _with_parsed_certificates(cfg.get_pki_arch(ArchLabel(ARCH)))
     except (OSError, ValueError, KeyError) as exc:
         raise SigningError(
             f"Không đọc được cấu hình PKI thử nghiệm tại {directory}.",
             hint="Xoá thư mục PKI thử nghiệm rồi chạy lại bước cấu hình để tạo lại.",
         ) from exc
+
+
+def _with_parsed_certificates(arch: PKIArchitecture) -> PKIArchitecture:
+    """``arch`` handing out each certificate as parsed from its DER, not as built.
+
+    Why: certomancer keeps the certificates it built as asn1crypto objects assembled
+    from values, and asn1crypto encodes such an object again, level by level, every
+    time a response embeds it: a timestamp token cost 9.7 ms, 3.3 ms with the parsed
+    copy (whose encoding is its bytes, kept). The certificates are the same bytes.
+    """
+    built = arch.get_cert
+    parsed: dict[CertLabel, asn1_x509.Certificate] = {}
+
+    def get_cert(label: CertLabel) -> asn1_x509.Certificate:
+        cert = parsed.get(label)
+        if cert is None:
+            cert = parsed[label] = asn1_x509.Certificate.load(built(label).dump())
+        return cert
+
+    setattr(arch, "get_cert", get_cert)  # noqa: B010 - this instance only
+    return arch
 
 
 def _read_json(path: Path) -> dict[str, Any]:
