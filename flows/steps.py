@@ -157,16 +157,16 @@ def _sign_classes(workspace: str, role: Role, classes: list[str]) -> list[StepOu
     # outstanding together and the step waits about one confirmation, not one per class.
     sent: dict[str, SignOutcome | None] = {}
     failed: dict[str, SignOutcome] = {}
-    if role != "ht":
-        for c in classes:
-            first = send_requests_task(workspace, c, role, return_state=True).result(
-                raise_on_failure=False
-            )
-            if isinstance(first, SignOutcome) or first is None:
-                sent[c] = first
-            else:
-                failed[c] = _failed(role, c, first)
-    with signing_step(workspace, role, classes):  # key files and tokens sign on every core
+    with signing_step(workspace, role, classes):  # documents are computed on every core
+        if role != "ht":
+            for c in classes:
+                first = send_requests_task(workspace, c, role, return_state=True).result(
+                    raise_on_failure=False
+                )
+                if isinstance(first, SignOutcome) or first is None:
+                    sent[c] = first
+                else:
+                    failed[c] = _failed(role, c, first)
         return _collect(workspace, role, classes, sent, failed)
 
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import logging
 import math
 import time
@@ -42,8 +41,17 @@ import uuid
 from dataclasses import dataclass, field
 
 from hocbaso.errors import SigningError
-from hocbaso.files import read_content, store_content
-from hocbaso.local_signing import ChunkResult, chunks_in_workers, read_record_files, sign_record
+from hocbaso.local_signing import (
+    ChunkResult,
+    Signed,
+    chunks_in_workers,
+    finish_in_workers,
+    finish_record,
+    prepare_in_workers,
+    prepare_record,
+    read_record_files,
+    sign_record,
+)
 from hocbaso.parallel import Pending
 from hocbaso.render import extract_record_xml
 from hocbaso.resources import Resources, Signatory
@@ -59,16 +67,6 @@ from hocbaso.signing.channels import (
     LocalChannel,
     RequestStatus,
     SignRequest,
-)
-from hocbaso.signing.pdf_signature import (
-    PreparedPdf,
-    async_finish_record_pdf,
-    async_prepare_record_pdf,
-)
-from hocbaso.signing.xml_signature import (
-    PreparedXml,
-    async_finish_record_xml,
-    prepare_record_xml,
 )
 from hocbaso.states import SIGN_STEPS
 from hocbaso.steps import StepOutcome
@@ -253,34 +251,14 @@ class _RemoteRun:
 
 def _prepare(run: _RemoteRun, records: list[StoredRecord]) -> None:
     """Prepare every record's two signatures and keep them (one transaction)."""
-    ws = run.res.ws
+    ws, role = run.res.ws, run.role
 
     async def prepare_all() -> list[dict[str, object]]:
-        rows: list[dict[str, object]] = []
-        for record in records:
-            xml, pdf = read_record_files(ws, record)
-            px = prepare_record_xml(xml, run.channel, run.role)
-            pp = await async_prepare_record_pdf(
-                pdf, run.channel, run.role, attach=_pdf_attachment(pdf, xml)
-            )
-            xml_path, _ = store_content(ws, px.document, ".xml")
-            pdf_path, _ = store_content(ws, pp.document, ".pdf")
-            rows.append(
-                {
-                    "ma_hoc_ba": record.ma_hoc_ba,
-                    "vai_tro": run.role,
-                    "sha256_vao": record.files.xml_sha256,
-                    "ma_lop": run.ma_lop,
-                    "xml_chuan_bi": xml_path,
-                    "pdf_chuan_bi": pdf_path,
-                    "pdf_thong_so": json.dumps(pp.as_json()),
-                    "bam_xml": px.digest.hex(),
-                    "bam_pdf": pp.digest.hex(),
-                }
-            )
-        return rows
+        return [await prepare_record(ws, r, run.channel, role) for r in records]
 
-    rows = asyncio.run(prepare_all())
+    rows = prepare_in_workers(run.res, role, run.channel, run.ma_lop, records)
+    if rows is None:
+        rows = asyncio.run(prepare_all())
     with run.res.store.transaction() as con:
         save_prepared(con, rows)
 
@@ -297,25 +275,17 @@ def _finish(
     run: _RemoteRun, members: list[JournalEntry], status: RequestStatus, req_id: str
 ) -> None:
     """Finish every record of a signed request; keep them and close it (one transaction)."""
-    ws = run.res.ws
-    signed: list[tuple[str, str, str, str, str]] = []
+    ws, role, sigs = run.res.ws, run.role, status.signatures
 
-    async def finish_all() -> None:
-        for i, e in enumerate(members):
-            assert e.xml_chuan_bi and e.pdf_chuan_bi
-            px = PreparedXml(
-                run.role, read_content(ws, e.xml_chuan_bi), bytes.fromhex(e.bam_xml or "")
-            )
-            pp = PreparedPdf.from_json(run.role, read_content(ws, e.pdf_chuan_bi), e.pdf_parameters)
-            signed_xml = await async_finish_record_xml(px, status.signatures[2 * i], run.channel)
-            signed_pdf = await async_finish_record_pdf(
-                pp, status.signatures[2 * i + 1], run.channel
-            )
-            xml_path, xml_sha = store_content(ws, signed_xml, ".xml")
-            pdf_path, _ = store_content(ws, signed_pdf, ".pdf")
-            signed.append((e.ma_hoc_ba, e.sha256_vao, xml_sha, xml_path, pdf_path))
+    async def finish_all() -> list[Signed]:
+        return [
+            await finish_record(ws, e, run.channel, role, (sigs[2 * i], sigs[2 * i + 1]))
+            for i, e in enumerate(members)
+        ]
 
-    asyncio.run(finish_all())
+    signed = finish_in_workers(run.res, role, run.channel, run.ma_lop, members, sigs)
+    if signed is None:
+        signed = asyncio.run(finish_all())
     with run.res.store.transaction() as con:
         record_signed(con, req_id, run.ma_lop, run.role, signed)
         close_request(con, req_id, "da_ky")

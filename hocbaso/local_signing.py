@@ -1,4 +1,5 @@
-"""Signing with a key file or a token, record by record, on the machine's cores.
+"""Signing computed on the machine's cores: key files and tokens, and the work around
+a remote signature.
 
 A key file (PKCS#12) or a token (PKCS#11: the seal's USB key, SoftHSM2 in the demo)
 signs without a person in the loop, so the cost of a class is pure computing: two
@@ -16,6 +17,13 @@ store is only ever written by the parent (DuckDB allows one writing process) and
 crash loses at most the chunks being signed, which a rerun signs. Without workers
 (one core, ``HBS_WORKERS=1``, outside a step) the parent signs the records itself,
 one by one, with the same ``sign_record``.
+
+A remote signature (the teacher's phone) has the same computing around the one
+thing the person gives: preparing both documents before the request goes
+(``prepare_record``) and putting the returned signature values into them after
+(``finish_record``). The workers do those too, in chunks (``prepare_chunk``,
+``finish_chunk``), with the signer's certificate handed over as bytes; the request
+itself, its journal rows and the waiting stay in the parent.
 """
 
 from __future__ import annotations
@@ -23,12 +31,15 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from asn1crypto import x509 as asn1_x509
 
 from hocbaso.config import Workspace
 from hocbaso.errors import RecordError
@@ -44,12 +55,20 @@ from hocbaso.signing.longterm import (
     extend_pdf_longterm,
     extend_xml_longterm,
 )
-from hocbaso.signing.pdf_signature import async_finish_record_pdf, async_prepare_record_pdf
-from hocbaso.signing.xml_signature import async_finish_record_xml, prepare_record_xml
+from hocbaso.signing.pdf_signature import (
+    PreparedPdf,
+    async_finish_record_pdf,
+    async_prepare_record_pdf,
+)
+from hocbaso.signing.signers import Certified, crypto_chain_of
+from hocbaso.signing.xml_signature import PreparedXml, async_finish_record_xml, prepare_record_xml
 from hocbaso.store import StoredRecord
+from hocbaso.store.journal import JournalEntry
 
 if TYPE_CHECKING:
     from hocbaso.resources import Resources
+
+T = TypeVar("T")
 
 #: What the journal keeps of a signed record: (ma_hoc_ba, sha256_vao, sha256, xml, pdf).
 Signed = tuple[str, str, str, str, str]
@@ -112,6 +131,49 @@ async def sign_record(
     xml_path, xml_sha = store_content(ws, signed_xml, ".xml")
     pdf_path, _ = store_content(ws, signed_pdf, ".pdf")
     return (record.ma_hoc_ba, record.files.xml_sha256, xml_sha, xml_path, pdf_path)
+
+
+async def prepare_record(
+    ws: Workspace, record: StoredRecord, certs: Certified, role: Role
+) -> dict[str, object]:
+    """Both documents of ``record`` prepared for ``role``'s remote signature and stored;
+    the journal row that keeps them (and the digests the person will sign)."""
+    xml, pdf = read_record_files(ws, record)
+    px = prepare_record_xml(xml, certs, role)
+    attach = None if extract_record_xml(pdf) == xml else xml  # the PDF lags: carry the XML
+    pp = await async_prepare_record_pdf(pdf, certs, role, attach=attach)
+    xml_path, _ = store_content(ws, px.document, ".xml")
+    pdf_path, _ = store_content(ws, pp.document, ".pdf")
+    return {
+        "ma_hoc_ba": record.ma_hoc_ba,
+        "vai_tro": role,
+        "sha256_vao": record.files.xml_sha256,
+        "ma_lop": record.ma_lop,
+        "xml_chuan_bi": xml_path,
+        "pdf_chuan_bi": pdf_path,
+        "pdf_thong_so": json.dumps(pp.as_json()),
+        "bam_xml": px.digest.hex(),
+        "bam_pdf": pp.digest.hex(),
+    }
+
+
+async def finish_record(
+    ws: Workspace,
+    entry: JournalEntry,
+    certs: Certified,
+    role: Role,
+    signatures: tuple[bytes, bytes],
+) -> Signed:
+    """The prepared documents of ``entry`` with the person's two signature values in."""
+    if not (entry.xml_chuan_bi and entry.pdf_chuan_bi):
+        raise ValueError(f"{entry.ma_hoc_ba} has no prepared documents")
+    px = PreparedXml(role, read_content(ws, entry.xml_chuan_bi), bytes.fromhex(entry.bam_xml or ""))
+    pp = PreparedPdf.from_json(role, read_content(ws, entry.pdf_chuan_bi), entry.pdf_parameters)
+    signed_xml = await async_finish_record_xml(px, signatures[0], certs)
+    signed_pdf = await async_finish_record_pdf(pp, signatures[1], certs)
+    xml_path, xml_sha = store_content(ws, signed_xml, ".xml")
+    pdf_path, _ = store_content(ws, signed_pdf, ".pdf")
+    return (entry.ma_hoc_ba, entry.sha256_vao, xml_sha, xml_path, pdf_path)
 
 
 # --- in a worker process ------------------------------------------------------------------
@@ -210,6 +272,77 @@ def sign_chunk(job: ChunkJob) -> ChunkResult:
     return signer.sign(job.role, job.records)
 
 
+@dataclass(frozen=True)
+class CertificatesDer:
+    """A signer's certificate and chain as bytes: what a worker needs of a remote account."""
+
+    certificate: bytes
+    chain: tuple[bytes, ...]
+
+    @classmethod
+    def of(cls, certs: Certified) -> CertificatesDer:
+        return cls(certs.certificate.dump(), tuple(c.dump() for c in certs.chain))
+
+
+class _LoadedCertificates:
+    """``Certified`` from ``CertificatesDer`` (the object preparing and finishing read)."""
+
+    def __init__(self, der: CertificatesDer) -> None:
+        self.certificate = asn1_x509.Certificate.load(der.certificate)
+        self.chain = tuple(asn1_x509.Certificate.load(c) for c in der.chain)
+        self.crypto_chain = crypto_chain_of(self.certificate, self.chain)
+
+
+@dataclass(frozen=True)
+class PrepareJob:
+    root: str
+    role: Role
+    certs: CertificatesDer
+    records: tuple[StoredRecord, ...]
+
+
+@dataclass(frozen=True)
+class FinishJob:
+    root: str
+    role: Role
+    certs: CertificatesDer
+    entries: tuple[JournalEntry, ...]
+    signatures: tuple[tuple[bytes, bytes], ...]  # (XML, PDF) per entry, in order
+
+
+_LOOPS: list[asyncio.AbstractEventLoop] = []
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run on this worker's one event loop (kept: pyHanko's caches live with it)."""
+    if not _LOOPS:
+        _LOOPS.append(asyncio.new_event_loop())
+    return _LOOPS[0].run_until_complete(coroutine)
+
+
+def prepare_chunk(job: PrepareJob) -> list[dict[str, object]]:
+    """``prepare_record`` for each of ``job``'s records, in this (worker) process."""
+    ws, certs = Workspace(Path(job.root)), _LoadedCertificates(job.certs)
+
+    async def each() -> list[dict[str, object]]:
+        return [await prepare_record(ws, r, certs, job.role) for r in job.records]
+
+    return _run(each())
+
+
+def finish_chunk(job: FinishJob) -> list[Signed]:
+    """``finish_record`` for each of ``job``'s entries, in this (worker) process."""
+    ws, certs = Workspace(Path(job.root)), _LoadedCertificates(job.certs)
+
+    async def each() -> list[Signed]:
+        return [
+            await finish_record(ws, e, certs, job.role, sig)
+            for e, sig in zip(job.entries, job.signatures, strict=True)
+        ]
+
+    return _run(each())
+
+
 def warm_up() -> None:
     """Import what signing needs, so the first chunk does not wait for it."""
     import hocbaso.resources  # noqa: F401 - the rest came with this module
@@ -223,19 +356,15 @@ _ACTIVE: dict[Path, ClassWorkers] = {}
 
 @contextmanager
 def signing_workers(res: Resources, role: Role, classes: Sequence[str]) -> Iterator[None]:
-    """Worker processes for ``role``'s key-file and token signatures in a step over
-    ``classes``; nothing starts when the first class's signer signs remotely.
+    """Worker processes for ``role``'s signing step over ``classes`` (any channel:
+    a remote signature's documents are prepared and finished there too).
 
-    Inside the block, ``chunks_in_workers`` hands a class's records to them; the
-    workers start at once (importing pyHanko takes seconds) and stop at its end.
+    Inside the block, ``chunks_in_workers``, ``prepare_in_workers`` and
+    ``finish_in_workers`` hand a class's records to them; the workers start at once
+    (importing pyHanko takes seconds) and stop at its end.
     """
     count = worker_count(len(classes) * 4)
-    if (
-        count <= 1
-        or not classes
-        or res.ws.root in _ACTIVE
-        or not _signs_locally(res, role, classes[0])
-    ):
+    if count <= 1 or not classes or res.ws.root in _ACTIVE:
         yield
         return
     with class_workers(0, workers=count) as workers:
@@ -248,28 +377,69 @@ def signing_workers(res: Resources, role: Role, classes: Sequence[str]) -> Itera
             _ACTIVE.pop(res.ws.root, None)
 
 
-def _signs_locally(res: Resources, role: Role, ma_lop: str) -> bool:
-    from hocbaso.errors import HocBaSoError
+def _workers_for(res: Resources, n: int) -> ClassWorkers | None:
+    workers = _ACTIVE.get(res.ws.root)
+    return workers if workers is not None and n >= 2 else None
 
-    try:
-        _, channel = res.channel_for(role, ma_lop)
-    except (HocBaSoError, KeyError):  # the class's own signing reports it
-        return False
-    return isinstance(channel, LocalChannel)
+
+def _slices(n: int, workers: int) -> list[slice]:
+    size = max(1, min(CHUNK_RECORDS, -(-n // workers)))
+    return [slice(i, i + size) for i in range(0, n, size)]
+
+
+def prepare_in_workers(
+    res: Resources, role: Role, certs: Certified, ma_lop: str, records: Sequence[StoredRecord]
+) -> list[dict[str, object]] | None:
+    """``prepare_record`` of ``records`` on the step's workers, in order (``None``: no
+    workers, prepare here)."""
+    workers = _workers_for(res, len(records))
+    if workers is None:
+        return None
+    der, root = CertificatesDer.of(certs), str(res.ws.root)
+    pending = [
+        workers.submit(
+            f"lớp {ma_lop}", prepare_chunk, PrepareJob(root, role, der, tuple(records[s]))
+        )
+        for s in _slices(len(records), workers.workers)
+    ]
+    return [row for p in pending for row in p.result()]
+
+
+def finish_in_workers(
+    res: Resources,
+    role: Role,
+    certs: Certified,
+    ma_lop: str,
+    members: Sequence[JournalEntry],
+    signatures: Sequence[bytes],
+) -> list[Signed] | None:
+    """``finish_record`` of a request's ``members`` on the step's workers, in order
+    (``None``: no workers, finish here). ``signatures``: XML and PDF of each member."""
+    workers = _workers_for(res, len(members))
+    if workers is None:
+        return None
+    der, root = CertificatesDer.of(certs), str(res.ws.root)
+    pairs = [(signatures[2 * i], signatures[2 * i + 1]) for i in range(len(members))]
+    pending = [
+        workers.submit(
+            f"lớp {ma_lop}",
+            finish_chunk,
+            FinishJob(root, role, der, tuple(members[s]), tuple(pairs[s])),
+        )
+        for s in _slices(len(members), workers.workers)
+    ]
+    return [item for p in pending for item in p.result()]
 
 
 def chunks_in_workers(
     res: Resources, role: Role, key: str, ma_lop: str, records: Sequence[StoredRecord]
 ) -> list[Pending[ChunkResult]] | None:
     """Hand ``records`` to the step's workers in chunks (``None``: no workers, sign here)."""
-    workers = _ACTIVE.get(res.ws.root)
-    if workers is None or len(records) < 2:
+    workers = _workers_for(res, len(records))
+    if workers is None:
         return None
-    size = max(1, min(CHUNK_RECORDS, -(-len(records) // workers.workers)))
     root = str(res.ws.root)
     return [
-        workers.submit(
-            f"lớp {ma_lop}", sign_chunk, ChunkJob(root, role, key, tuple(records[i : i + size]))
-        )
-        for i in range(0, len(records), size)
+        workers.submit(f"lớp {ma_lop}", sign_chunk, ChunkJob(root, role, key, tuple(records[s])))
+        for s in _slices(len(records), workers.workers)
     ]

@@ -1,11 +1,12 @@
-"""Key-file and token signatures in worker processes (``hocbaso.local_signing``).
+"""Signing computed in worker processes (``hocbaso.local_signing``).
 
 A real tiny school with the demo PKI (its TSA/OCSP/CRL in their own process), the
-principal's PKCS#12 key and the seal on SoftHSM2, two spawned worker processes. What
-must hold: a class signed in chunks by the workers is the class signed in the
-parent (every record journaled, the class moved once, the files verify); a chunk
-that fails does not lose the chunks that were signed, and the rerun signs only what
-is missing (nothing is signed twice).
+teachers on the remote-signing stand-in, the principal's PKCS#12 key and the seal on
+SoftHSM2, two spawned worker processes. What must hold: a class signed in chunks by
+the workers is the class signed in the parent (every record journaled, the class
+moved once, the files verify); a chunk that fails does not lose the chunks that were
+signed, and the rerun signs only what is missing (nothing is signed twice); a remote
+signature's documents prepared and finished by the workers verify.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ CLASS = "1A"
 
 @pytest.fixture(scope="module")
 def locked(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny school, configured, its class locked and signed by the homeroom teacher."""
+    """A tiny school, configured, its class locked."""
     root = tmp_path_factory.mktemp("truong-ky-song-song")
     shutil.copyfile(str(bundled.school_toml_template()), root / "school.toml")
     source = write_xlsx(generate_school(n_students=40, seed=5), root / "nguon.xlsx")
@@ -44,7 +45,6 @@ def locked(tmp_path_factory: pytest.TempPathFactory) -> Path:
     configure(res)
     with res.credentials.services():
         lock_class(res, CLASS)
-        sign_class(res, CLASS, "gvcn", wait_s=30)
     res.close()
     return root
 
@@ -75,6 +75,36 @@ def handed_out(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return counts
 
 
+def _teacher_signs(res: Resources) -> None:
+    assert sign_class(res, CLASS, "gvcn", wait_s=30).trang_thai == "da_ky"
+
+
+def test_workers_prepare_and_finish_the_teachers_remote_signatures(
+    res: Resources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    used: list[str] = []
+    for name in ("prepare_in_workers", "finish_in_workers"):
+        real = getattr(issue, name)
+
+        def spy(*args: object, _real: object = real, _name: str = name) -> object:
+            done = _real(*args)  # type: ignore[operator]
+            used.append(_name if done is not None else "")
+            return done
+
+        monkeypatch.setattr(issue, name, spy)
+    n = len(current_records(res.store, ma_lop=CLASS))
+    with local_signing.signing_workers(res, "gvcn", [CLASS]):
+        _teacher_signs(res)
+    assert used and set(used) == {"prepare_in_workers", "finish_in_workers"}
+    records = current_records(res.store, ma_lop=CLASS)
+    assert len(records) == n and {r.trang_thai.value for r in records} == {"signed_gvcn"}
+    sign_class(res, CLASS, "ht")  # then the others, in this process: the record verifies
+    sign_class(res, CLASS, "condau")
+    records = current_records(res.store, ma_lop=CLASS)
+    (checked,) = verify_files(res.ws, res.trust, [res.ws.path(records[-1].files.pdf_path)])
+    assert checked.passed, checked.summary()
+
+
 def _journal(res: Resources, role: str) -> dict[str, str]:
     records = current_records(res.store, ma_lop=CLASS)
     keys = [(r.ma_hoc_ba, r.files.xml_sha256) for r in records]
@@ -84,6 +114,7 @@ def _journal(res: Resources, role: str) -> dict[str, str]:
 def test_workers_sign_the_class_in_chunks_as_the_parent_would(
     res: Resources, handed_out: list[int]
 ) -> None:
+    _teacher_signs(res)
     n = len(current_records(res.store, ma_lop=CLASS))
     with local_signing.signing_workers(res, "ht", [CLASS]):
         assert sign_class(res, CLASS, "ht").processed == n
@@ -102,8 +133,8 @@ def test_workers_sign_the_class_in_chunks_as_the_parent_would(
 def test_a_failed_chunk_keeps_the_signed_ones_and_the_rerun_signs_only_the_rest(
     res: Resources, handed_out: list[int]
 ) -> None:
-    records = current_records(res.store, ma_lop=CLASS)
-    n = len(records)
+    _teacher_signs(res)
+    n = len(current_records(res.store, ma_lop=CLASS))
     with local_signing.signing_workers(res, "ht", [CLASS]):
         sign_class(res, CLASS, "ht")
     records = current_records(res.store, ma_lop=CLASS)
@@ -126,6 +157,7 @@ def test_a_failed_chunk_keeps_the_signed_ones_and_the_rerun_signs_only_the_rest(
 
 
 def test_outside_a_step_the_parent_signs(res: Resources, handed_out: list[int]) -> None:
+    _teacher_signs(res)
     n = len(current_records(res.store, ma_lop=CLASS))
     assert sign_class(res, CLASS, "ht").processed == n
     assert handed_out == [0]
