@@ -361,13 +361,15 @@ def signing_workers(res: Resources, role: Role, classes: Sequence[str]) -> Itera
 
     Inside the block, ``chunks_in_workers``, ``prepare_in_workers`` and
     ``finish_in_workers`` hand a class's records to them; the workers start at once
-    (importing pyHanko takes seconds) and stop at its end.
+    (importing pyHanko takes seconds) and stop at its end. The store stays open for
+    the block.
     """
     count = worker_count(len(classes) * 4)
     if count <= 1 or not classes or res.ws.root in _ACTIVE:
-        yield
+        with res.store.held():  # one connection for the step (an open costs ~20 ms)
+            yield
         return
-    with class_workers(0, workers=count) as workers:
+    with res.store.held(), class_workers(0, workers=count) as workers:
         for _ in range(count):
             workers.submit("khởi động", warm_up)
         _ACTIVE[res.ws.root] = workers

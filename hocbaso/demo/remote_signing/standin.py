@@ -134,6 +134,7 @@ class RemoteSigningStandin:
             if held is not None:
                 if held.bam != hashes_ or held.ma_nguoi_dung != user:
                     return 409, {"ma_loi": "TRUNG_MA", "thong_bao": "Mã giao dịch đã dùng."}
+                self._advance(held)  # the same request again: where it stands now
                 return 200, self._answer(held)
             action = self.script.popleft() if self.script else None
             if action == "het_luot":
