@@ -17,6 +17,7 @@ from flows.steps import (
     ky_hoc_ba,
     nop_hoc_ba,
 )
+from hocbaso.parallel import kept_workers
 from hocbaso.workspace_lock import workspace_lock
 from tasks.common import flow_run_name
 
@@ -30,8 +31,11 @@ def _timed(timings: dict[str, float], name: str, step: Callable[..., Any], *args
 
 @flow(name="phat-hanh-hoc-ba", log_prints=True, flow_run_name=flow_run_name("phat-hanh"))
 def phat_hanh(workspace: str) -> dict[str, float]:
-    """Issue what is ready: lock, sign, stamp and submit; then report. Safe to rerun."""
-    with workspace_lock(workspace, "luồng phat-hanh-hoc-ba"):
+    """Issue what is ready: lock, sign, stamp and submit; then report. Safe to rerun.
+
+    The steps share one pool of worker processes (started by the lock, warm for the
+    signatures)."""
+    with workspace_lock(workspace, "luồng phat-hanh-hoc-ba"), kept_workers():
         timings: dict[str, float] = {}
         _timed(timings, "chốt dữ liệu", chot_du_lieu, workspace)
         _timed(timings, "GVCN ký", ky_hoc_ba, workspace, "gvcn")

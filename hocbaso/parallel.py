@@ -36,10 +36,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from hocbaso.errors import HocBaSoError
@@ -108,6 +110,7 @@ class ClassWorkers:
     def __init__(self, pool: ProcessPoolExecutor | None, workers: int = 1) -> None:
         self._pool = pool
         self.workers = workers
+        self._futures: list[Future[object]] = []
 
     def submit(self, what: str, fn: Callable[..., T], *args: object) -> Pending[T]:
         """Start ``fn(*args)`` in a worker (or defer it to the parent with one worker).
@@ -117,7 +120,80 @@ class ClassWorkers:
         """
         if self._pool is None:
             return _Deferred(fn, args)
-        return _InWorker(self._pool.submit(fn, *args), what)
+        future = self._pool.submit(fn, *args)
+        self._futures.append(future)  # type: ignore[arg-type]
+        return _InWorker(future, what)
+
+    def settle(self) -> bool:
+        """Cancel this step's work that has not started and wait for what runs, so a
+        kept pool starts the next step with nothing of this one left; False when a
+        worker died (the pool is broken and must not be kept)."""
+        for future in self._futures:
+            future.cancel()
+        wait(self._futures)
+        broken = any(
+            not f.cancelled() and isinstance(f.exception(), BrokenProcessPool)
+            for f in self._futures
+        )
+        self._futures.clear()
+        return not broken
+
+
+@dataclass
+class _Kept:
+    """The pool ``kept_workers`` shares, and how many blocks of it are open."""
+
+    depth: int = 0
+    pool: ProcessPoolExecutor | None = None
+    size: int = 0
+
+
+_KEPT = _Kept()
+_KEPT_LOCK = threading.Lock()
+
+
+@contextmanager
+def kept_workers() -> Iterator[None]:
+    """Inside the block, the steps share one pool of workers instead of each starting
+    its own: what a worker loaded for one step (pyHanko, the renderer, a key) serves
+    the next, and the seconds of starting workers are paid once per plan, not per step.
+
+    The pool stops at the end of the (outermost) block; a step asking for another
+    number of workers gets a pool of its own.
+    """
+    with _KEPT_LOCK:
+        _KEPT.depth += 1
+    try:
+        yield
+    finally:
+        with _KEPT_LOCK:
+            _KEPT.depth -= 1
+            pool = None
+            if _KEPT.depth == 0:
+                pool, _KEPT.pool, _KEPT.size = _KEPT.pool, None, 0
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _start(count: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _kept_pool(count: int) -> ProcessPoolExecutor | None:
+    """The shared pool of ``kept_workers`` with ``count`` workers (None: none is kept)."""
+    with _KEPT_LOCK:
+        if _KEPT.depth == 0:
+            return None
+        if _KEPT.pool is None:
+            _KEPT.pool, _KEPT.size = _start(count), count
+        return _KEPT.pool if _KEPT.size == count else None
+
+
+def _forget(pool: ProcessPoolExecutor) -> None:
+    """Stop keeping ``pool`` (a worker of it died): the next step starts a new one."""
+    with _KEPT_LOCK:
+        if _KEPT.pool is pool:
+            _KEPT.pool, _KEPT.size = None, 0
 
 
 @contextmanager
@@ -125,14 +201,19 @@ def class_workers(jobs: int, *, workers: int | None = None) -> Iterator[ClassWor
     """Workers for a step of ``jobs`` classes, sized by ``worker_count``.
 
     Leaving the block cancels what has not started and waits for what runs, so no
-    worker outlives the step.
+    work of the step outlives it; the workers themselves stop too, unless
+    ``kept_workers`` keeps them for the next step.
     """
     count = workers if workers is not None else worker_count(jobs)
     if count <= 1:
         yield ClassWorkers(None)
         return
-    pool = ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn"))
+    kept = _kept_pool(count)
+    pool = kept or _start(count)
+    step = ClassWorkers(pool, count)
     try:
-        yield ClassWorkers(pool, count)
+        yield step
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if kept is None or not step.settle():
+            _forget(pool)
+            pool.shutdown(wait=True, cancel_futures=True)

@@ -19,7 +19,7 @@ from hocbaso.demo import bundled
 from hocbaso.demo.sample import generate_school, write_xlsx
 from hocbaso.initialize import initialize
 from hocbaso.lock import lock_class, lock_step
-from hocbaso.parallel import class_workers, worker_count
+from hocbaso.parallel import WorkerFailed, class_workers, kept_workers, worker_count
 from hocbaso.resources import open_resources
 from hocbaso.store import classes, current_records, verify_chain
 
@@ -106,3 +106,23 @@ def test_worker_count_follows_cores_classes_and_the_setting(
     assert worker_count(10) == 1
     monkeypatch.delenv("HBS_WORKERS")
     assert 1 <= worker_count(10) <= (os.cpu_count() or 1)
+
+
+def _die() -> None:
+    os._exit(3)  # a worker killed mid-job (out of memory, say)
+
+
+def test_kept_workers_serve_several_steps_and_a_dead_one_is_replaced() -> None:
+    with kept_workers():
+        with class_workers(4, workers=2) as first:
+            pids = {first.submit("lớp 1A", os.getpid).result() for _ in range(6)}
+        with class_workers(4, workers=2) as second:
+            again = {second.submit("lớp 1B", os.getpid).result() for _ in range(6)}
+        assert again <= pids and os.getpid() not in pids  # the same workers, not this process
+        with class_workers(4, workers=2) as third, pytest.raises(WorkerFailed, match="lớp 2A"):
+            third.submit("lớp 2A", _die).result()
+        with class_workers(4, workers=2) as fourth:  # a new pool, not the broken one
+            fresh = {fourth.submit("lớp 2B", os.getpid).result() for _ in range(4)}
+        assert fresh and not fresh & pids
+    with class_workers(4, workers=2) as alone:  # outside the block: a pool of the step's own
+        assert alone.submit("lớp 3A", os.getpid).result() not in pids | fresh
