@@ -76,6 +76,7 @@ from signxml.exceptions import InvalidDigest, InvalidSignature
 from signxml.xades import XAdESSignatureConfiguration, XAdESVerifier
 
 from hocbaso.errors import RecordError
+from hocbaso.signing import pdf_hex
 from hocbaso.signing.attachment import RECORD_DIFF_POLICY
 from hocbaso.signing.identity import certificate_personal_id
 from hocbaso.signing.longterm import (
@@ -104,6 +105,9 @@ from hocbaso.signing.xml_signature import (
 )
 
 _TOLERANCE = dt.timedelta(seconds=2)
+
+# Signatures' /Contents read at C speed (identical objects; see the module).
+pdf_hex.install()
 
 
 def _passed(name: str, message: str) -> Check:
