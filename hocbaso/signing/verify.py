@@ -147,12 +147,16 @@ class _Evidence:
     crls: list[crl.CertificateList] = field(default_factory=list)
     fixed: ValidationContext | None = None
     _contexts: dict[dt.datetime, ValidationContext] = field(default_factory=dict)
+    _registered: int = 0  # how many of ``certs`` (only ever appended to) ``fixed`` has
 
     def at(self, moment: dt.datetime) -> ValidationContext:
         if self.fixed is not None:
             # What the file carries (intermediates, the TSA's chain) helps build paths.
-            for cert in self.certs:
+            # Each certificate once: registering it again is a no-op (the registry keeps
+            # the first certificate per issuer and serial), only a costly one.
+            for cert in self.certs[self._registered :]:
                 self.fixed.certificate_registry.register(cert)
+            self._registered = len(self.certs)
             return self.fixed
         known = self._contexts.get(moment)
         if known is None:
