@@ -76,6 +76,7 @@ from signxml.exceptions import InvalidDigest, InvalidSignature
 from signxml.xades import XAdESSignatureConfiguration, XAdESVerifier
 
 from hocbaso.errors import RecordError
+from hocbaso.signing import pdf_hex
 from hocbaso.signing.attachment import RECORD_DIFF_POLICY
 from hocbaso.signing.identity import certificate_personal_id
 from hocbaso.signing.longterm import (
@@ -104,6 +105,9 @@ from hocbaso.signing.xml_signature import (
 )
 
 _TOLERANCE = dt.timedelta(seconds=2)
+
+# Signatures' /Contents read at C speed (identical objects; see the module).
+pdf_hex.install()
 
 
 def _passed(name: str, message: str) -> Check:
@@ -143,12 +147,16 @@ class _Evidence:
     crls: list[crl.CertificateList] = field(default_factory=list)
     fixed: ValidationContext | None = None
     _contexts: dict[dt.datetime, ValidationContext] = field(default_factory=dict)
+    _registered: int = 0  # how many of ``certs`` (only ever appended to) ``fixed`` has
 
     def at(self, moment: dt.datetime) -> ValidationContext:
         if self.fixed is not None:
             # What the file carries (intermediates, the TSA's chain) helps build paths.
-            for cert in self.certs:
+            # Each certificate once: registering it again is a no-op (the registry keeps
+            # the first certificate per issuer and serial), only a costly one.
+            for cert in self.certs[self._registered :]:
                 self.fixed.certificate_registry.register(cert)
+            self._registered = len(self.certs)
             return self.fixed
         known = self._contexts.get(moment)
         if known is None:

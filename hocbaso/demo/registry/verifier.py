@@ -44,13 +44,17 @@ def _refusals(reports: list[VerificationReport]) -> list[Refusal]:
     return refusals
 
 
-def _mismatch(xml: bytes, pdf: bytes) -> list[Refusal]:
-    """The PDF must carry exactly the submitted XML (the sealed PDF attaches the sealed XML)."""
+def _attached(pdf: bytes) -> bytes | None:
+    """The XML the PDF carries, None when it has none (``extract_record_xml`` refused)."""
     try:
-        same = extract_record_xml(pdf) == xml
+        return extract_record_xml(pdf)
     except RecordError:
-        same = False
-    if same:
+        return None
+
+
+def _mismatch(xml: bytes, attached: bytes | None) -> list[Refusal]:
+    """The PDF must carry exactly the submitted XML (the sealed PDF attaches the sealed XML)."""
+    if attached == xml:
         return []
     return [Refusal("MISMATCH", "Tệp XML đính kèm trong PDF không trùng từng byte với tệp XML.")]
 
@@ -88,11 +92,13 @@ class RegistryVerifier:
             validate_record_xml(xml)
         except RecordError as exc:
             return [Refusal("XSD", exc.message)]
+        # Read once: the PDF's signers are judged against it, and it must be the XML.
+        attached = _attached(pdf)
         with self._lock:
             if self._loop is None:
                 self._loop = asyncio.new_event_loop()
-            refusals = self._loop.run_until_complete(self._verify_signatures(xml, pdf))
-        return refusals + _mismatch(xml, pdf)
+            refusals = self._loop.run_until_complete(self._verify_signatures(xml, pdf, attached))
+        return refusals + _mismatch(xml, attached)
 
     def check_file(self, name: str, data: bytes) -> FileVerification:
         """The public page's verification of one uploaded PDF or XML (strict profile)."""
@@ -123,7 +129,9 @@ class RegistryVerifier:
         if session is not None:
             await session.__aexit__(None, None, None)
 
-    async def _verify_signatures(self, xml: bytes, pdf: bytes) -> list[Refusal]:
+    async def _verify_signatures(
+        self, xml: bytes, pdf: bytes, attached: bytes | None = None
+    ) -> list[Refusal]:
         session = await self._current_session()
         context = self._trust.validation_context(fetchers=session.kept_fetchers())
         try:
@@ -131,7 +139,9 @@ class RegistryVerifier:
                 await _async_verify_xml(
                     xml, self._trust, session=session, context=context, verdicts=self._verdicts
                 ),
-                await _async_verify_pdf(pdf, self._trust, session=session, context=context),
+                await _async_verify_pdf(
+                    pdf, self._trust, session=session, context=context, attached=attached
+                ),
             ]
         except HocBaSoError as exc:
             return [Refusal("SIGNATURE", exc.message)]
