@@ -181,10 +181,10 @@ async def _sign_locally(
                         signed += 1
         except BaseException:
             with transaction_on(con):
-                _close_local(con, ma_giao_dich, "loi", signed)
+                _close_local(con, ma_giao_dich, "loi")
             raise
         with transaction_on(con):
-            _close_local(con, ma_giao_dich, "da_ky", signed)
+            _close_local(con, ma_giao_dich, "da_ky")
     return signed
 
 
@@ -218,11 +218,14 @@ def _journal_chunks(
     return signed, failure
 
 
-def _close_local(con: object, ma_giao_dich: str, state: str, signed: int) -> None:
+def _close_local(con: object, ma_giao_dich: str, state: str) -> None:
+    """Close a key file's or token's request, counting the signatures the journal kept
+    under it (also those of chunks journaled before an interruption)."""
     close_request(con, ma_giao_dich, state)  # type: ignore[arg-type]
     con.execute(  # type: ignore[attr-defined]
-        "UPDATE giao_dich_ky SET so_chu_ky = $1 WHERE ma_giao_dich = $2",
-        [2 * signed, ma_giao_dich],
+        "UPDATE giao_dich_ky SET so_chu_ky = 2 * (SELECT count(*) FROM chu_ky_hoc_ba j "
+        "WHERE j.ma_giao_dich = $1) WHERE ma_giao_dich = $1",
+        [ma_giao_dich],
     )
 
 

@@ -147,6 +147,8 @@ def test_a_failed_chunk_keeps_the_signed_ones_and_the_rerun_signs_only_the_rest(
     journal = _journal(res, "condau")
     assert journal.get(broken.ma_hoc_ba) != "da_ky"
     assert sum(1 for state in journal.values() if state == "da_ky") == n - 1
+    (failed,) = signing_requests(res.store).filter(vai_tro="condau").to_dicts()
+    assert (failed["trang_thai"], failed["so_chu_ky"]) == ("loi", 2 * (n - 1))
     assert {r.trang_thai.value for r in current_records(res.store, ma_lop=CLASS)} == {"signed_ht"}
 
     path.write_bytes(original)
