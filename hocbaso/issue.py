@@ -38,6 +38,7 @@ import logging
 import math
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from hocbaso.errors import SigningError
@@ -166,19 +167,25 @@ async def _sign_locally(
         with transaction_on(con):
             close_interrupted_local(con, ma_lop, role)
             open_request(con, request, [])
+
+        async def sign_here(todo: list[StoredRecord]) -> int:
+            async with ServiceSession(tsa_url=tsa_url, trust=res.trust) as session:
+                for record in todo:
+                    done = await sign_record(ws, record, channel, role, session)
+                    with transaction_on(con):
+                        record_signed(con, ma_giao_dich, ma_lop, role, [done])
+            return len(todo)
+
         try:
             chunks = chunks_in_workers(res, role, who.key, ma_lop, records)
             if chunks is not None:
-                signed, failure = _journal_chunks(con, chunks, ma_giao_dich, ma_lop, role)
+                signed, failure, left = _journal_chunks(con, chunks, ma_giao_dich, ma_lop, role)
                 if failure is not None:
                     raise failure
+                if left:  # a worker could not open the key or token: sign them here
+                    signed += await sign_here(left)
             else:
-                async with ServiceSession(tsa_url=tsa_url, trust=res.trust) as session:
-                    for record in records:
-                        done = await sign_record(ws, record, channel, role, session)
-                        with transaction_on(con):
-                            record_signed(con, ma_giao_dich, ma_lop, role, [done])
-                        signed += 1
+                signed = await sign_here(records)
         except BaseException:
             with transaction_on(con):
                 _close_local(con, ma_giao_dich, "loi")
@@ -190,32 +197,40 @@ async def _sign_locally(
 
 def _journal_chunks(
     con: object,
-    chunks: list[Pending[ChunkResult]],
+    chunks: list[tuple[Sequence[StoredRecord], Pending[ChunkResult]]],
     ma_giao_dich: str,
     ma_lop: str,
     role: Role,
-) -> tuple[int, Exception | None]:
+) -> tuple[int, Exception | None, list[StoredRecord]]:
     """Journal every chunk a worker signed, in order, each in its own transaction: how
-    many records were kept, and the first chunk's error if one failed.
+    many records were kept, the first chunk's error if one failed, and the records of
+    chunks whose worker could not open the key or token (nothing of them signed).
 
     A chunk that failed does not stop the others from being kept (they are signed:
     dropping them would only sign them again on the rerun); the caller raises the
-    error once every chunk has answered.
+    error once every chunk has answered. Why the parent signs what a worker could not
+    open: some tokens serve one process at a time (a USB key), and the parent holds
+    the key already.
     """
     signed = 0
     failure: Exception | None = None
-    for pending in chunks:
+    left: list[StoredRecord] = []
+    for records, pending in chunks:
         try:
             result = pending.result()
         except Exception as exc:  # a worker died: raised by the caller, once the rest is kept
             failure = failure or exc
+            continue
+        if not result.opened:
+            log.warning("Lớp %s: tiến trình phụ không mở được khoá ký (%s)", ma_lop, result.error)
+            left += records
             continue
         failure = failure or result.error
         if result.signed:
             with transaction_on(con):  # type: ignore[arg-type]
                 record_signed(con, ma_giao_dich, ma_lop, role, result.signed)  # type: ignore[arg-type]
         signed += len(result.signed)
-    return signed, failure
+    return signed, failure, left
 
 
 def _close_local(con: object, ma_giao_dich: str, state: str) -> None:

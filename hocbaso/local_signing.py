@@ -195,6 +195,7 @@ class ChunkResult:
 
     signed: list[Signed]
     error: Exception | None
+    opened: bool = True  # False: this worker could not open the key or token at all
 
 
 class _WorkerSigner:
@@ -268,8 +269,20 @@ def sign_chunk(job: ChunkJob) -> ChunkResult:
     wanted = (job.root, job.role, job.key)
     signer = _SIGNERS.get(wanted)
     if signer is None:
-        signer = _SIGNERS[wanted] = _WorkerSigner(*wanted)
+        try:
+            signer = _SIGNERS[wanted] = _WorkerSigner(*wanted)
+        except Exception as exc:  # nothing signed: the parent signs these records itself
+            return ChunkResult([], _with_cause(exc), opened=False)
     return signer.sign(job.role, job.records)
+
+
+def _with_cause(exc: Exception) -> Exception:
+    """``exc`` with its cause's text added to its arguments, for the parent's log (the
+    cause itself does not cross the process boundary)."""
+    cause = exc.__cause__
+    if cause is not None:
+        exc.args = (*exc.args, f"{type(cause).__name__}: {cause}")
+    return exc
 
 
 @dataclass(frozen=True)
@@ -435,13 +448,18 @@ def finish_in_workers(
 
 def chunks_in_workers(
     res: Resources, role: Role, key: str, ma_lop: str, records: Sequence[StoredRecord]
-) -> list[Pending[ChunkResult]] | None:
+) -> list[tuple[Sequence[StoredRecord], Pending[ChunkResult]]] | None:
     """Hand ``records`` to the step's workers in chunks (``None``: no workers, sign here)."""
     workers = _workers_for(res, len(records))
     if workers is None:
         return None
     root = str(res.ws.root)
     return [
-        workers.submit(f"lớp {ma_lop}", sign_chunk, ChunkJob(root, role, key, tuple(records[s])))
+        (
+            records[s],
+            workers.submit(
+                f"lớp {ma_lop}", sign_chunk, ChunkJob(root, role, key, tuple(records[s]))
+            ),
+        )
         for s in _slices(len(records), workers.workers)
     ]

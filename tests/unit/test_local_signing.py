@@ -173,3 +173,25 @@ def test_errors_cross_the_process_boundary_with_their_hint() -> None:
     )
     gate = pickle.loads(pickle.dumps(GateError("Lỗi dữ liệu.", reports=["r"], hint="Sửa tệp.")))
     assert gate.reports == ["r"] and gate.hint == "Sửa tệp."
+
+
+def test_a_worker_that_cannot_open_the_token_leaves_its_records_to_the_parent(
+    res: Resources, handed_out: list[int], caplog: pytest.LogCaptureFixture
+) -> None:
+    from hocbaso.demo.softhsm import demo_token
+
+    _teacher_signs(res)
+    sign_class(res, CLASS, "ht")
+    res.channel_for("condau")  # the parent holds the token, as the step's send pass does
+    pin_file = demo_token(res.ws.pki_dir).conf.parent / "pin.json"
+    original = pin_file.read_text()
+    pin_file.write_text(original.replace('"pin": "', '"pin": "9'))  # the workers' PIN is wrong
+    try:
+        with local_signing.signing_workers(res, "condau", [CLASS]):
+            outcome = sign_class(res, CLASS, "condau")
+    finally:
+        pin_file.write_text(original)
+    n = len(current_records(res.store, ma_lop=CLASS))
+    assert outcome.processed == n and handed_out[-1] >= 2
+    assert {r.trang_thai.value for r in current_records(res.store, ma_lop=CLASS)} == {"sealed"}
+    assert "không mở được khoá ký" in caplog.text
