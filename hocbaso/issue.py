@@ -54,7 +54,6 @@ from hocbaso.local_signing import (
     sign_record,
 )
 from hocbaso.parallel import Pending
-from hocbaso.render import extract_record_xml
 from hocbaso.resources import Resources, Signatory
 from hocbaso.signing import (
     ROLE_NAMES,
@@ -115,11 +114,6 @@ class SignOutcome(StepOutcome):
             f"({self.seconds:.1f} giây)"
         )
         return "\n".join([line, *(f"  - {m}" for m in self.thong_bao)])
-
-
-def _pdf_attachment(pdf: bytes, xml: bytes) -> bytes | None:
-    """What a remote signer's PDF revision attaches: the current XML if the PDF lags."""
-    return None if extract_record_xml(pdf) == xml else xml
 
 
 def describe(res: Resources, ma_lop: str, role: Role, n_records: int, part: str = "") -> str:

@@ -308,6 +308,8 @@ class _LoadedCertificates:
 
 @dataclass(frozen=True)
 class PrepareJob:
+    """A few records of one class to prepare for a remote signer (plain picklable data)."""
+
     root: str
     role: Role
     certs: CertificatesDer
@@ -316,6 +318,8 @@ class PrepareJob:
 
 @dataclass(frozen=True)
 class FinishJob:
+    """A few records of one signed request with their signature values, to finish."""
+
     root: str
     role: Role
     certs: CertificatesDer
