@@ -129,7 +129,7 @@ def _audit(res: Resources, role: Role, action: str, detail: dict[str, object]) -
         append_events(con, SIGN_STEPS[role].actor, action, [(None, detail)])
 
 
-# --- local keys: one record at a time, each kept as soon as it is signed --------------
+# --- local keys: in chunks on the workers (or one by one here), each kept once signed ---
 
 
 async def _sign_locally(
