@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import functools
 import json
 import time
 from collections.abc import Coroutine, Iterator, Sequence
@@ -198,8 +199,19 @@ class ChunkResult:
     opened: bool = True  # False: this worker could not open the key or token at all
 
 
+@functools.cache
+def _loop() -> asyncio.AbstractEventLoop:
+    """This worker's one event loop, for every job it runs (the sessions and pyHanko's
+    caches bound to it live as long as the worker)."""
+    return asyncio.new_event_loop()
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return _loop().run_until_complete(coroutine)
+
+
 class _WorkerSigner:
-    """A worker's key or token, event loop and service session for one signer.
+    """A worker's key or token and service session for one signer (on its one loop).
 
     The session (and what it caches: revocation answers, validated chains) is renewed
     after ``CHAIN_DATA_MAX_AGE_S``, as a class's session would end.
@@ -215,17 +227,16 @@ class _WorkerSigner:
         self.ws, self.channel = res.ws, channel
         self._tsa_url = res.tsa_url() if role == "condau" else None
         self._trust = res.trust
-        self._loop = asyncio.new_event_loop()
         self._session: ServiceSession | None = None
         self._opened = 0.0
 
     def session(self) -> ServiceSession:
         if self._session is not None and time.monotonic() - self._opened > CHAIN_DATA_MAX_AGE_S:
-            self._loop.run_until_complete(self._session.__aexit__(None, None, None))
+            _run(self._session.__aexit__(None, None, None))
             self._session = None
         if self._session is None:
             session = ServiceSession(tsa_url=self._tsa_url, trust=self._trust)
-            self._session = self._loop.run_until_complete(session.__aenter__())
+            self._session = _run(session.__aenter__())
             self._opened = time.monotonic()
         return self._session
 
@@ -238,17 +249,16 @@ class _WorkerSigner:
                 signed.append(await sign_record(self.ws, record, self.channel, role, session))
 
         try:
-            self._loop.run_until_complete(each_record())
+            _run(each_record())
         except Exception as exc:  # the records before it are signed: they go back too
             return ChunkResult(signed, exc)
         return ChunkResult(signed, None)
 
     def close(self) -> None:
         if self._session is not None:
-            self._loop.run_until_complete(self._session.__aexit__(None, None, None))
+            _run(self._session.__aexit__(None, None, None))
             self._session = None
         self.channel.close()
-        self._loop.close()
 
 
 _SIGNERS: dict[tuple[str, Role, str], _WorkerSigner] = {}
@@ -281,7 +291,8 @@ def _with_cause(exc: Exception) -> Exception:
     cause itself does not cross the process boundary)."""
     cause = exc.__cause__
     if cause is not None:
-        exc.args = (*exc.args, f"{type(cause).__name__}: {cause}")
+        first = exc.args[0] if exc.args else ""
+        exc.args = (f"{first} ({type(cause).__name__}: {cause})", *exc.args[1:])
     return exc
 
 
@@ -306,6 +317,12 @@ class _LoadedCertificates:
         self.crypto_chain = crypto_chain_of(self.certificate, self.chain)
 
 
+@functools.lru_cache(maxsize=64)
+def _loaded(der: CertificatesDer) -> _LoadedCertificates:
+    """A signer's certificates parsed once per worker, not once per chunk."""
+    return _LoadedCertificates(der)
+
+
 @dataclass(frozen=True)
 class PrepareJob:
     """A few records of one class to prepare for a remote signer (plain picklable data)."""
@@ -327,19 +344,9 @@ class FinishJob:
     signatures: tuple[tuple[bytes, bytes], ...]  # (XML, PDF) per entry, in order
 
 
-_LOOPS: list[asyncio.AbstractEventLoop] = []
-
-
-def _run(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run on this worker's one event loop (kept: pyHanko's caches live with it)."""
-    if not _LOOPS:
-        _LOOPS.append(asyncio.new_event_loop())
-    return _LOOPS[0].run_until_complete(coroutine)
-
-
 def prepare_chunk(job: PrepareJob) -> list[dict[str, object]]:
     """``prepare_record`` for each of ``job``'s records, in this (worker) process."""
-    ws, certs = Workspace(Path(job.root)), _LoadedCertificates(job.certs)
+    ws, certs = Workspace(Path(job.root)), _loaded(job.certs)
 
     async def each() -> list[dict[str, object]]:
         return [await prepare_record(ws, r, certs, job.role) for r in job.records]
@@ -349,7 +356,7 @@ def prepare_chunk(job: PrepareJob) -> list[dict[str, object]]:
 
 def finish_chunk(job: FinishJob) -> list[Signed]:
     """``finish_record`` for each of ``job``'s entries, in this (worker) process."""
-    ws, certs = Workspace(Path(job.root)), _LoadedCertificates(job.certs)
+    ws, certs = Workspace(Path(job.root)), _loaded(job.certs)
 
     async def each() -> list[Signed]:
         return [
@@ -382,11 +389,12 @@ def signing_workers(res: Resources, role: Role, classes: Sequence[str]) -> Itera
     the block.
     """
     count = worker_count(len(classes) * 4)
-    if count <= 1 or not classes or res.ws.root in _ACTIVE:
-        with res.store.held():  # one connection for the step (an open costs ~20 ms)
+    started = count > 1 and bool(classes) and res.ws.root not in _ACTIVE
+    # One connection for the step (an open costs ~20 ms); no workers when none helps.
+    with res.store.held(), class_workers(0, workers=count if started else 1) as workers:
+        if not started:
             yield
-        return
-    with res.store.held(), class_workers(0, workers=count) as workers:
+            return
         for _ in range(count):
             workers.submit("khởi động", warm_up)
         _ACTIVE[res.ws.root] = workers
