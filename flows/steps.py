@@ -25,6 +25,7 @@ from hocbaso.workspace_lock import workspace_lock
 from tasks.common import each_class, flow_run_name, publish_outcomes, services
 from tasks.configure import configure_task
 from tasks.initialize import (
+    checking_apart,
     compute_results_task,
     gate_task,
     load_store_task,
@@ -55,8 +56,9 @@ def khoi_tao_du_lieu(workspace: str, source: str, csdl_nganh: str | None = None)
     """Initialize: read the school's file, check it through every gate (and against the
     sector database's export when given), load the store."""
     with workspace_lock(workspace, "luồng khoi-tao-du-lieu"):
-        raw = read_source_task(source)
-        data = gate_task(workspace, raw, csdl_nganh)
+        with checking_apart():  # the file's reading and gates in a process of their own
+            raw = read_source_task(source)
+            data = gate_task(workspace, raw, csdl_nganh)
         results = compute_results_task(data)
         summary = load_store_task(workspace, data, results, raw)
     for line in summary.lines_vi():

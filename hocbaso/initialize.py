@@ -18,8 +18,15 @@ module, so there is no import circle.
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 
@@ -28,9 +35,12 @@ from hocbaso.config import SchoolConfig, Workspace
 from hocbaso.dataset import SchoolData, conform
 from hocbaso.errors import GateError, HocBaSoError, InputDataError
 from hocbaso.ingest import ROW, RawSource, bo_sung, read_source
+from hocbaso.memory import give_back_memory
 from hocbaso.model import SUBJECTS
+from hocbaso.parallel import worker_count
 from hocbaso.store import ImportSummary, Store, apply_import, load_school_data
 from hocbaso.store.waves import set_summer_issue_date
+from validation import expectations_worker as ge_worker
 from validation.gates import GateOutcome, run_gates
 from validation.report import problems_frame, write_report_xlsx
 
@@ -98,9 +108,93 @@ class GateResult:
         return self.outcome.data
 
 
+# --------------------------------------------------------------------------------------
+# Reading and gating in a process of their own (``checking_apart``).
+# --------------------------------------------------------------------------------------
+
+T = TypeVar("T")
+_APART_LOCK = threading.Lock()
+_apart: ProcessPoolExecutor | None = None
+
+
+def _warm_apart() -> None:
+    """The apart process's first job: start the expectations worker (its own child), so
+    Great Expectations imports on the other core while the file is read."""
+    ge_worker.warm()
+
+
+@contextmanager
+def checking_apart() -> Iterator[None]:
+    """Inside the block, ``read`` and ``gate`` run in one spawned process of their own,
+    which ends with the block (the expectations worker, its child, with it).
+
+    Why: reading a workbook (calamine) and the row gates (pandera, on pandas) use about
+    250 MB at 10,000 pupils, and a process keeps most of the memory it once used. In
+    the parent that memory would be carried through lock, signing and submit, past the
+    600 MB a process may take; apart, it goes when the process ends. Only the text
+    tables and the accepted data come back (polars frames, pickled as Arrow), and the
+    store is still loaded by the parent alone.
+
+    With one core (or ``HBS_WORKERS=1``) and in a nested block nothing changes; if the
+    process dies, the work is done here instead, so a file is never left unread.
+    """
+    global _apart
+    with _APART_LOCK:
+        start = _apart is None and worker_count(2) >= 2
+        if start:
+            _apart = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            _apart.submit(_warm_apart)
+    try:
+        yield
+    finally:
+        if start:
+            with _APART_LOCK:
+                pool, _apart = _apart, None
+            if pool is not None:
+                _end_apart(pool)
+            give_back_memory()
+
+
+def _end_apart(pool: ProcessPoolExecutor) -> None:
+    """Stop the apart process: first its expectations worker (the process's exit would
+    wait for that child forever), then the process itself."""
+    try:
+        pool.submit(ge_worker.stop).result()
+    except BrokenProcessPool:
+        pass  # it died already; its children went with it or are reaped by the system
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def warm_gates() -> None:
+    """Start the expectations worker now, here; with ``checking_apart`` open the apart
+    process has started its own (see ``_warm_apart``)."""
+    with _APART_LOCK:
+        apart = _apart is not None
+    if not apart:
+        ge_worker.warm()
+
+
+def _run_apart(fn: Callable[..., T], *args: object) -> T:
+    """``fn(*args)`` in the apart process when a ``checking_apart`` block is open, else
+    (or if that process died) here. A ``HocBaSoError`` raised there arrives whole."""
+    global _apart
+    with _APART_LOCK:
+        pool = _apart
+    if pool is not None:
+        try:
+            return pool.submit(fn, *args).result()
+        except BrokenProcessPool:
+            with _APART_LOCK:
+                if _apart is pool:
+                    _apart = None
+            pool.shutdown(wait=False, cancel_futures=True)
+    return fn(*args)
+
+
 def read(source: Path) -> RawSource:
-    """Read the school's file (any layout ``hocbaso.ingest`` knows) as text tables."""
-    return read_source(Path(source))
+    """Read the school's file (any layout ``hocbaso.ingest`` knows) as text tables
+    (apart when ``checking_apart`` is open)."""
+    return _run_apart(read_source, Path(source))
 
 
 def gate(
@@ -114,7 +208,19 @@ def gate(
 ) -> GateResult:
     """Run every gate (and the CSDL ngành comparison when an export is given); when
     anything was found, write the Vietnamese report workbook into the workspace, with
-    the offending cells marked on copies of the school's own sheets."""
+    the offending cells marked on copies of the school's own sheets (apart when
+    ``checking_apart`` is open)."""
+    return _run_apart(_gate, ws, config, raw, csdl_nganh, expectations, now)
+
+
+def _gate(
+    ws: Workspace,
+    config: SchoolConfig,
+    raw: RawSource,
+    csdl_nganh: Path | None,
+    expectations: bool,
+    now: dt.datetime | None,
+) -> GateResult:
     outcome = run_gates(
         raw,
         nam_hoc=config.nam_hoc.nam_hoc,
@@ -144,14 +250,17 @@ def load(
     store: Store, config: SchoolConfig, data: SchoolData, results: pl.DataFrame, raw: RawSource
 ) -> ImportSummary:
     """Load everything in one transaction; records already locked stay untouched."""
-    return apply_import(
-        store,
-        data,
-        results,
-        nam_hoc=config.nam_hoc.nam_hoc,
-        nguon=raw.path.name,
-        sha256_nguon=raw.sha256,
-    )
+    try:
+        return apply_import(
+            store,
+            data,
+            results,
+            nam_hoc=config.nam_hoc.nam_hoc,
+            nguon=raw.path.name,
+            sha256_nguon=raw.sha256,
+        )
+    finally:
+        give_back_memory()  # the frames' copies made for the load are freed
 
 
 def initialize(

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from hocbaso.errors import HocBaSoError
+from hocbaso.memory import give_back_memory
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -217,3 +218,4 @@ def class_workers(jobs: int, *, workers: int | None = None) -> Iterator[ClassWor
         if kept is None or not step.settle():
             _forget(pool)
             pool.shutdown(wait=True, cancel_futures=True)
+        give_back_memory()  # the step's jobs and results are gone: let the next start low

@@ -19,7 +19,8 @@ from hocbaso.dataset import SchoolData
 from hocbaso.ingest import RawSource
 from hocbaso.store import ImportSummary
 from tasks.common import open_workspace
-from validation import expectations_worker as ge_worker
+
+checking_apart = initialize.checking_apart
 
 
 @task(name="doc-tep-du-lieu", cache_policy=NO_CACHE, task_run_name="doc-tep-du-lieu")
@@ -27,8 +28,9 @@ def read_source_task(source: str) -> RawSource:
     """Read the school's file (xlsx or csv folder) into raw, row-numbered frames.
 
     The expectations gate's worker starts first: it imports Great Expectations on the
-    other core while the file is read and the first gates run."""
-    ge_worker.warm()
+    other core while the file is read and the first gates run. Inside
+    ``checking_apart`` both happen in the step's own process (see there)."""
+    initialize.warm_gates()
     return initialize.read(Path(source))
 
 

@@ -44,6 +44,14 @@ def _run(per_table: dict[str, pl.DataFrame], dataset: str, docs_dir: Path | None
     return check_expectations(per_table, dataset=dataset, docs_dir=docs_dir)
 
 
+def stop() -> None:
+    """Stop the worker now (a later ``check`` starts a new one). A process that is
+    itself a pool's worker must call this before it ends: its exit waits for its
+    children, and ``atexit`` does not run there."""
+    _shutdown()
+    _discard()
+
+
 def _shutdown() -> None:
     global _pool
     with _lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import duckdb
@@ -14,7 +15,7 @@ from hocbaso import initialize
 from hocbaso.config import Workspace
 from hocbaso.demo import bundled
 from hocbaso.demo.sample import generate_school, write_xlsx
-from hocbaso.errors import GateError
+from hocbaso.errors import GateError, InputDataError
 from hocbaso.store import Store
 
 Tables = dict[str, pl.DataFrame]
@@ -118,3 +119,62 @@ def test_warnings_are_reported_and_the_data_goes_on(school: Tables, ws: Workspac
     assert checked.report_path is not None and checked.report_path.is_file()
     assert summary.so_hoc_sinh == N_STUDENTS
     assert _students_in_store(ws) == N_STUDENTS
+
+
+def _pid_and(value: int) -> tuple[int, int]:
+    return os.getpid(), value
+
+
+def _die_unless_in(pid: int) -> int:
+    if os.getpid() != pid:
+        os._exit(3)  # the apart process killed mid-job (out of memory, say)
+    return pid
+
+
+def test_reading_and_gates_apart_give_what_they_give_here(
+    school: Tables, ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HBS_WORKERS", raising=False)
+    good = write_xlsx(school, ws.root / "nguon.xlsx")
+    bad = write_xlsx(_with_bad_sex(school, 2), ws.root / "sai.xlsx")
+    broken = ws.root / "hong.xlsx"
+    broken.write_bytes(b"not a workbook")
+    with pytest.raises(InputDataError) as unreadable_here:
+        initialize.read(broken)
+    config = ws.load_config()
+    here_raw = initialize.read(good)
+    here = initialize.gate(ws, config, here_raw, expectations=False).accepted_data()
+    with initialize.checking_apart():
+        pid, _ = initialize._run_apart(_pid_and, 1)
+        apart_raw = initialize.read(good)
+        apart = initialize.gate(ws, config, apart_raw, expectations=False).accepted_data()
+        refused = initialize.gate(ws, config, initialize.read(bad), expectations=False)
+        with pytest.raises(InputDataError) as unreadable:
+            initialize.read(broken)
+    assert pid != os.getpid()  # the work ran in a process of its own
+    assert apart_raw.sha256 == here_raw.sha256
+    for table in here_raw.tables:
+        assert apart_raw.frame(table).equals(here_raw.frame(table))
+    assert all(apart.tables()[t].equals(f) for t, f in here.tables().items())
+    # A refusal and its report come back whole; an error keeps its message and hint.
+    assert not refused.accepted and refused.errors == 1
+    assert refused.report_path is not None and refused.report_path.is_file()
+    assert unreadable.value.message == unreadable_here.value.message
+    assert unreadable.value.hint == unreadable_here.value.hint
+    # Outside the block everything runs here again.
+    assert initialize._run_apart(_pid_and, 2) == (os.getpid(), 2)
+
+
+def test_a_dead_apart_process_leaves_the_work_to_this_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("HBS_WORKERS", raising=False)
+    with initialize.checking_apart():
+        assert initialize._run_apart(_die_unless_in, os.getpid()) == os.getpid()
+        assert initialize._run_apart(_pid_and, 5) == (os.getpid(), 5)  # no new process
+
+
+def test_one_worker_means_no_apart_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HBS_WORKERS", "1")
+    with initialize.checking_apart():
+        assert initialize._run_apart(_pid_and, 3) == (os.getpid(), 3)
