@@ -228,7 +228,11 @@ def test_pdf_attaching_the_same_data_in_other_bytes_is_mismatch(
 def own_pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoPki]:
     """A PKI of this module only: revoking its people changes no other module's tests."""
     directory = tmp_path_factory.mktemp("pki-verifier")
-    people = [*DEMO_PEOPLE, DemoIdentity("GV98", "Đỗ Văn Bị Thu", "001190000098", "Giáo viên")]
+    people = [
+        *DEMO_PEOPLE,
+        DemoIdentity("GV98", "Đỗ Văn Bị Thu", "001190000098", "Giáo viên"),
+        DemoIdentity("GV97", "Phan Văn Sau Cùng", "001190000097", "Giáo viên"),
+    ]
     pki = create_demo_pki(directory, people, DEMO_ORGANISATION, port=free_port())
     with DemoPkiServices(pki):
         yield pki
@@ -243,6 +247,7 @@ def signed_by(pki: DemoPki, gvcn: str, renderer: RecordRenderer) -> tuple[bytes,
         load_demo_signer(pki, "con-dau"),
     )
     people = {p.key: p.personal_id for p in DEMO_PEOPLE}
+    people["GV97"] = "001190000097"  # own_pki's extra teacher
     xml = demo_record_xml(soddcngvcn=people[gvcn])
     return sign_record(xml, renderer.render(xml), signers, pki, trust)
 
@@ -264,6 +269,36 @@ def test_revoked_signer_is_signature(own_pki: DemoPki, renderer: RecordRenderer)
     assert revoked and {r.code for r in refusals} == {"SIGNATURE"}
     assert any(r.message.startswith("chuky-gvcn.chung-thu") for r in revoked)  # the XML
     assert any(r.message.startswith("ChuKyGVCN.chung-thu") for r in revoked)  # the PDF
+
+
+def test_warm_verdicts_do_not_let_a_revoked_signer_or_a_changed_pdf_through(
+    own_pki: DemoPki, renderer: RecordRenderer
+) -> None:
+    """Good records fill the kept verdicts (XML signers', and pyHanko's on the PDF signers'
+    and TSAs' paths); a record by a revoked teacher and a changed PDF are still refused,
+    and the good record still passes after them."""
+    trust = TrustSettings.from_files([own_pki.root_certificate])
+    good = signed_by(own_pki, "GV01", renderer)
+    bad = signed_by(own_pki, "GV97", renderer)
+    revoke(own_pki, "GV97")
+    verifier = registry_verifier(trust)
+    try:
+        assert [verifier(*good) for _ in range(3)] == [[], [], []]
+        assert verifier._usage and verifier._verdicts  # warm: the same session goes on
+        refusals = verifier(*bad)
+        revoked = [r.message for r in refusals if "thu hồi" in r.message]
+        assert {r.code for r in refusals} == {"SIGNATURE"}
+        assert any(m.startswith("chuky-gvcn.chung-thu") for m in revoked)  # the XML
+        assert any(m.startswith("ChuKyGVCN.chung-thu") for m in revoked)  # the PDF
+        xml, pdf = good
+        start = pdf.find(b"stream", pdf.find(b"/Contents")) + 20
+        changed = bytearray(pdf)
+        changed[start] ^= 0x01
+        found = codes(verifier(xml, bytes(changed)))
+        assert found.count("SIGNATURE") == 3 and set(found) == {"SIGNATURE", "TIMESTAMP"}
+        assert verifier(*good) == []
+    finally:
+        verifier.close()
 
 
 def test_kept_answers_are_dropped_after_keep_s_and_a_revocation_is_seen(

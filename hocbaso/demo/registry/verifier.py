@@ -21,12 +21,16 @@ from hocbaso.errors import HocBaSoError, RecordError
 from hocbaso.record import validate_record_xml
 from hocbaso.registry.results import Refusal
 from hocbaso.render import extract_record_xml
-from hocbaso.signing import ServiceSession, TrustSettings, VerificationReport
+from hocbaso.signing import ServiceSession, TrustSettings, VerificationReport, usage_verdicts
 from hocbaso.signing import async_verify_record_pdf as _async_verify_pdf
 from hocbaso.signing import async_verify_record_xml as _async_verify_xml
 from hocbaso.signing.trust import RevocationMode, revocation_data_expiry
+from hocbaso.signing.usage_verdicts import UsageVerdicts, keep_verdicts
 from hocbaso.signing.verify import CertificateVerdicts
 from hocbaso.verification import FileVerification, async_verify_bytes
+
+# pyHanko's certificate verdicts kept while ``keep_verdicts`` says so (see the module).
+usage_verdicts.install()
 
 REGISTRY_KEEP_S = 300.0
 """How long the registry's verifier keeps revocation answers at most (they are also
@@ -69,10 +73,11 @@ class RegistryVerifier:
     fetched for earlier records are kept and reused while pyhanko-certvalidator finds
     them current, for at most ``keep_s`` seconds and never past the earliest
     ``nextUpdate`` among them; so are the verdicts on the XML signers' certificates,
-    which rest on those answers. A check that could not be made (a responder down)
-    drops them all at once, so a failure is not remembered. The price: a revocation
-    published while answers are kept is seen up to ``keep_s`` later (as with any OCSP
-    cache); a new verifier sees it at once.
+    and pyHanko's successful verdicts on the PDF signers' and TSAs' certificate paths
+    (``usage_verdicts``), which rest on those answers. A check that could not be made
+    (a responder down) drops them all at once, so a failure is not remembered. The
+    price: a revocation published while answers are kept is seen up to ``keep_s``
+    later (as with any OCSP cache); a new verifier sees it at once.
 
     Calls are serialised (the work is CPU-bound; parallelism comes from one verifier
     per process, see ``registry_verifier_factory``). ``close()`` ends the session.
@@ -85,6 +90,7 @@ class RegistryVerifier:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._session: ServiceSession | None = None
         self._verdicts: CertificateVerdicts = {}  # kept and dropped with the session
+        self._usage: UsageVerdicts = {}  # likewise
         self._until = 0.0  # monotonic deadline of the kept session
 
     def __call__(self, xml: bytes, pdf: bytes) -> list[Refusal]:
@@ -125,7 +131,7 @@ class RegistryVerifier:
 
     async def _drop_session(self) -> None:
         session, self._session = self._session, None
-        self._verdicts = {}
+        self._verdicts, self._usage = {}, {}
         if session is not None:
             await session.__aexit__(None, None, None)
 
@@ -135,14 +141,15 @@ class RegistryVerifier:
         session = await self._current_session()
         context = self._trust.validation_context(fetchers=session.kept_fetchers())
         try:
-            reports = [
-                await _async_verify_xml(
-                    xml, self._trust, session=session, context=context, verdicts=self._verdicts
-                ),
-                await _async_verify_pdf(
-                    pdf, self._trust, session=session, context=context, attached=attached
-                ),
-            ]
+            with keep_verdicts(context, self._usage):
+                reports = [
+                    await _async_verify_xml(
+                        xml, self._trust, session=session, context=context, verdicts=self._verdicts
+                    ),
+                    await _async_verify_pdf(
+                        pdf, self._trust, session=session, context=context, attached=attached
+                    ),
+                ]
         except HocBaSoError as exc:
             return [Refusal("SIGNATURE", exc.message)]
         if any(report.could_not_check for report in reports):
