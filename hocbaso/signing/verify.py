@@ -76,7 +76,7 @@ from signxml.exceptions import InvalidDigest, InvalidSignature
 from signxml.xades import XAdESSignatureConfiguration, XAdESVerifier
 
 from hocbaso.errors import RecordError
-from hocbaso.signing import pdf_hex
+from hocbaso.signing import name_prep, pdf_hex
 from hocbaso.signing.attachment import RECORD_DIFF_POLICY
 from hocbaso.signing.identity import certificate_personal_id
 from hocbaso.signing.longterm import (
@@ -108,6 +108,8 @@ _TOLERANCE = dt.timedelta(seconds=2)
 
 # Signatures' /Contents read at C speed (identical objects; see the module).
 pdf_hex.install()
+# Certificate names prepared once per distinct text (identical results; see the module).
+name_prep.install()
 
 
 def _passed(name: str, message: str) -> Check:
