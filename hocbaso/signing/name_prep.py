@@ -38,4 +38,4 @@ def ldap_string_prep(self: Any, string: Any) -> Any:
 
 def install() -> None:
     """Let asn1crypto's names use ``ldap_string_prep`` (idempotent)."""
-    x509.NameTypeAndValue._ldap_string_prep = ldap_string_prep  # type: ignore[method-assign]
+    x509.NameTypeAndValue._ldap_string_prep = ldap_string_prep
