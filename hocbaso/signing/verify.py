@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import datetime as dt
+import functools
 import hashlib
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -479,15 +480,28 @@ def _structure_problem(root: Any) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=512)
+def _certificate(der: bytes) -> asn1_x509.Certificate:
+    """A certificate parsed once per distinct DER (per process, bounded).
+
+    Why: a verifier of many records meets the same few dozen certificates in every
+    record; asn1crypto parses lazily and keeps what it computed (names, key hashes,
+    issuer and serial) on the object, so one object per DER does that work once.
+    Parsing is a function of the bytes alone, and nothing in verification changes a
+    certificate object.
+    """
+    return asn1_x509.Certificate.load(der)
+
+
 def _xml_certificates(signature: Any) -> list[asn1_x509.Certificate]:
     found = signature.findall(f"{{{DS}}}KeyInfo/{{{DS}}}X509Data/{{{DS}}}X509Certificate")
-    return [asn1_x509.Certificate.load(decode_b64(el)) for el in found]
+    return [_certificate(decode_b64(el)) for el in found]
 
 
 def _xml_evidence(root: Any, evidence: _Evidence) -> None:
     """Every certificate, OCSP answer and CRL the record XML carries."""
     for el in root.iter(f"{_D}X509Certificate", f"{_X}EncapsulatedX509Certificate"):
-        evidence.certs.append(asn1_x509.Certificate.load(decode_b64(el)))
+        evidence.certs.append(_certificate(decode_b64(el)))
     for el in root.iter(f"{_X}EncapsulatedOCSPValue"):
         evidence.ocsps.append(ocsp.OCSPResponse.load(decode_b64(el)))
     for el in root.iter(f"{_X}EncapsulatedCRLValue"):
