@@ -35,7 +35,7 @@ from hocbaso.demo import bundled
 from hocbaso.demo.sample import generate_school
 from hocbaso.record import build_records, record_xml
 from hocbaso.render import PDF_STANDARD, RecordRenderer
-from validation.rows import typed
+from validation.typed import typed
 
 DOC_PAGES = {
     1: "ban-the-hien-bia",

@@ -17,6 +17,7 @@ module, so there is no import circle.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import multiprocessing
 import threading
@@ -158,10 +159,8 @@ def checking_apart() -> Iterator[None]:
 def _end_apart(pool: ProcessPoolExecutor) -> None:
     """Stop the apart process: first its expectations worker (the process's exit would
     wait for that child forever), then the process itself."""
-    try:
+    with contextlib.suppress(BrokenProcessPool):  # it died: its children end with their pipes
         pool.submit(ge_worker.stop).result()
-    except BrokenProcessPool:
-        pass  # it died already; its children went with it or are reaped by the system
     pool.shutdown(wait=True, cancel_futures=True)
 
 

@@ -31,7 +31,7 @@ from hocbaso.dataset import TABLE_SCHEMAS, SchoolData, empty_frame
 from hocbaso.ingest import ROW
 from hocbaso.model import SUBJECT_BY_CODE
 from validation.report import GateReport, Problem, Severity
-from validation.rows import typed
+from validation.typed import typed
 
 _INDEX = "_i"  # a unique row index GE reports offending rows by (derived frames repeat _row)
 

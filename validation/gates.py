@@ -22,8 +22,8 @@ from hocbaso.ingest import ROW, RawSource, compare_students, read_csdl_nganh
 from validation import expectations_worker as ge_worker
 from validation.references import check_references
 from validation.report import GateReport, Problem, Severity
-from validation.rows import check_rows, typed
 from validation.rules import check_rules
+from validation.typed import typed
 
 PER_STUDENT = ("hoc_sinh", "ket_qua_mon", "pham_chat_nang_luc", "tong_hop")
 #: Key cells a row must have for "is there a row for this?" questions.
@@ -154,6 +154,11 @@ def run_gates(
     ``docs_dir`` is where its Data Docs go. ``csdl_nganh``: an export of the sector
     database to compare the students with (WARN unless ``csdl_nganh_severity`` says ERROR).
     """
+    # Imported here, not with the module: pandera brings pandas (~60 MB, 0.4 s), which a
+    # process that only receives a ``GateOutcome`` (the parent of ``checking_apart``)
+    # should not pay for.
+    from validation.rows import check_rows
+
     timings: dict[str, float] = {}
     if expectations:
         ge_worker.warm()  # GE imports in its own process while the first gates run

@@ -8,7 +8,8 @@ sentence saying what was expected. A rule here never looks at another row or
 another table (that is the references and rules gates' job), only at other cells
 of the same row (e.g. "at least one parent or guardian").
 
-``typed`` then turns rows that passed into the typed frames of ``hocbaso.dataset``.
+``validation.typed`` then turns rows that passed into the typed frames of
+``hocbaso.dataset``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import polars as pl
 from pandera.errors import SchemaErrors
 
 from hocbaso import codes
-from hocbaso.dataset import TABLE_SCHEMAS, conform
 from hocbaso.errors import RecordError
 from hocbaso.ingest import ROW, RawSource
 from hocbaso.model import CRITERIA, SUBJECTS, XepLoai
@@ -389,24 +389,3 @@ def check_rows(raw: RawSource) -> GateReport:
             problems.extend(_problems_of(table, frame, exc))
     problems.sort(key=lambda p: (list(SCHEMAS).index(p.table), p.sheet_row or 0, p.column or ""))
     return GateReport("rows", raw.path.name, checked, tuple(problems))
-
-
-# --------------------------------------------------------------------------------------
-# Typed frames (for rows that passed)
-# --------------------------------------------------------------------------------------
-
-
-def typed(table: str, frame: pl.DataFrame) -> pl.DataFrame:
-    """The typed frame of ``hocbaso.dataset`` from text rows that passed this gate."""
-    schema = TABLE_SCHEMAS[table]
-    exprs = []
-    for name, dtype in schema.items():
-        col = pl.col(name)
-        if isinstance(dtype, pl.Boolean):
-            exprs.append((col == "1").alias(name))
-        elif isinstance(dtype, pl.Date):
-            exprs.append(col.str.to_date("%Y-%m-%d"))
-        elif dtype.is_numeric():
-            exprs.append(col.cast(pl.Float64).cast(dtype))
-    out = frame.with_columns(exprs) if exprs else frame
-    return conform(table, out)

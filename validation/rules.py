@@ -30,7 +30,7 @@ from hocbaso.model import (
     XEP_LOAI_NAMES,
 )
 from validation.report import GateReport, Problem, Severity
-from validation.rows import typed
+from validation.typed import typed
 
 _RESULT_TEXT = {code: f"{code} ({name})" for code, name in XEP_LOAI_NAMES.items()}
 
