@@ -49,7 +49,7 @@ from collections.abc import Iterable, Sequence
 from io import BytesIO
 from typing import Any
 
-from asn1crypto import cms, crl, ocsp, tsp
+from asn1crypto import cms, core, crl, ocsp, tsp
 from asn1crypto import x509 as asn1_x509
 from lxml import etree
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -86,9 +86,10 @@ def token_signer(signed_data: cms.SignedData) -> tuple[asn1_x509.Certificate, li
     for cert in certs:
         if sid.name == "issuer_and_serial_number":
             wanted = sid.chosen
-            if (
-                cert.issuer == wanted["issuer"]
-                and cert.serial_number == wanted["serial_number"].native
+            # The serial first: it is an integer, and asn1crypto compares names by
+            # string-prepping every attribute (milliseconds a token).
+            if cert.serial_number == wanted["serial_number"].native and _same_name(
+                cert.issuer, wanted["issuer"]
             ):
                 return cert, [c for c in certs if c is not cert]
         elif cert.key_identifier == sid.chosen.native:
@@ -97,6 +98,13 @@ def token_signer(signed_data: cms.SignedData) -> tuple[asn1_x509.Certificate, li
         "Dấu thời gian không kèm chứng thư của đơn vị cấp dấu thời gian (TSA).",
         hint="Tệp có thể đã bị sửa; lấy lại bản đã đóng dấu từ kho dữ liệu.",
     )
+
+
+def _same_name(a: asn1_x509.Name, b: asn1_x509.Name) -> bool:
+    """``a == b`` (asn1crypto's comparison of names), decided from the encodings when
+    they are the same bytes: equal DER is the same name; only different bytes need
+    the comparison that normalises each attribute."""
+    return bool(a.dump() == b.dump() or a == b)
 
 
 def token_time(signed_data: cms.SignedData) -> dt.datetime:
@@ -403,7 +411,7 @@ def is_renewal_of(attached: bytes, renewed: bytes) -> bool:
 _BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*0\s+(\d+)\s+(\d+)\s+(\d+)\s*\]")
 
 
-def _signature_contents(pdf: bytes) -> list[cms.SignedData] | None:
+def _signature_contents(pdf: bytes, filled_fields: int) -> list[cms.SignedData] | None:
     """Every signature's and document timestamp's CMS, in file order, read from the
     holes their byte ranges leave; None when that reading is not certain.
 
@@ -411,8 +419,8 @@ def _signature_contents(pdf: bytes) -> list[cms.SignedData] | None:
     pure Python (tens of milliseconds per signature). The hole of a byte range
     ``[0 b c d]`` is exactly ``<hex>`` from ``b`` to ``c``. The result counts only if
     every hole is such a string holding a CMS SignedData and there are as many as the
-    form has filled signature fields; otherwise the caller reads the signatures with
-    pyHanko.
+    form has filled signature fields (``filled_fields``, read by the caller from the
+    reader it extends); otherwise the caller reads the signatures with pyHanko.
     """
     found: list[cms.SignedData] = []
     for match in _BYTE_RANGE.finditer(pdf):
@@ -431,14 +439,22 @@ def _signature_contents(pdf: bytes) -> list[cms.SignedData] | None:
         except (ValueError, TypeError, KeyError):
             return None
         found.append(signed_data)
-    if len(found) != len(signature_fields(pdf)):
+    if len(found) != filled_fields:
         return None
     return found
 
 
-def _fast_pdf_chains(pdf: bytes) -> tuple[Chains, int] | None:
-    """``_pdf_chains`` and the number of document timestamps, without pyHanko's parser."""
-    contents = _signature_contents(pdf)
+def _attributes(unsigned: Any) -> Any:
+    """A signer's unsigned attributes, none when absent: asn1crypto's ``Void`` (what an
+    absent optional field reads as) instead of ``.native is None``, which converted
+    every attribute, timestamp token included, to Python values to find out."""
+    return () if isinstance(unsigned, core.Void) else unsigned
+
+
+def _fast_pdf_chains(pdf: bytes, filled_fields: int) -> tuple[Chains, int] | None:
+    """``_pdf_chains`` and the number of document timestamps, without pyHanko's parser
+    of signature values."""
+    contents = _signature_contents(pdf, filled_fields)
     if contents is None:
         return None
     chains: Chains = []
@@ -451,7 +467,7 @@ def _fast_pdf_chains(pdf: bytes) -> tuple[Chains, int] | None:
                 stamps += 1  # a document timestamp
                 continue
             unsigned = signed_data["signer_infos"][0]["unsigned_attrs"]
-            for attr in unsigned if unsigned.native is not None else []:
+            for attr in _attributes(unsigned):
                 if attr["type"].native == "signature_time_stamp_token":
                     chains.append(token_signer(attr["values"][0]["content"]))
     except (RecordError, ValueError, TypeError, KeyError):
@@ -469,8 +485,7 @@ def _pdf_chains(
             chains.append(token_signer(signed_data))
             continue
         chains.append((sig.signer_cert, list(sig.other_embedded_certs)))
-        unsigned = sig.signer_info["unsigned_attrs"]
-        for attr in unsigned if unsigned.native is not None else []:
+        for attr in _attributes(sig.signer_info["unsigned_attrs"]):
             if attr["type"].native == "signature_time_stamp_token":
                 chains.append(token_signer(attr["values"][0]["content"]))
     return chains
@@ -504,11 +519,12 @@ async def extend_pdf_longterm(pdf: bytes, session: ServiceSession) -> bytes:
     """
     timestamper = _need_tsa(session)
     try:
-        fast = _fast_pdf_chains(pdf)
+        # One parse of the file: its form is read from the reader the writer extends.
+        reader = PdfFileReader(BytesIO(pdf), strict=False)
+        fast = _fast_pdf_chains(pdf, len(signature_fields(reader)))
         if fast is not None:
             chains, count = fast
         else:
-            reader = PdfFileReader(BytesIO(pdf), strict=False)
             chains = _pdf_chains(reader)
             count = len(reader.embedded_timestamp_signatures)
     except (PdfError, ValueError, KeyError) as exc:
@@ -517,7 +533,7 @@ async def extend_pdf_longterm(pdf: bytes, session: ServiceSession) -> bytes:
             hint="Lấy lại bản PDF đã đóng dấu từ kho dữ liệu.",
         ) from exc
     context, (certs, ocsps, crls) = await collect_chain_data(session, chains)
-    writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
+    writer = IncrementalPdfFileWriter.from_reader(reader)
     # The strict profile allows no metadata change after the seal: this revision adds
     # validation data and a timestamp only (pyHanko would refresh XMP/Info dates).
     setattr(writer, "_update_meta", lambda: None)  # noqa: B010 - instance-local override

@@ -93,15 +93,18 @@ def _open(pdf: bytes) -> PdfFileReader:
         raise RecordError(_UNREADABLE_PDF[0], hint=_UNREADABLE_PDF[1]) from exc
 
 
-def signature_fields(pdf: bytes) -> list[str]:
+def signature_fields(pdf: bytes | PdfFileReader) -> list[str]:
     """Names of the filled signature fields, in form order (the order they were signed).
+
+    ``pdf``: the file's bytes, or a reader already open on them (one parse serves
+    both the caller and this).
 
     Reads the form's field dictionaries only: resolving each signature value would
     parse its /Contents hex string, which costs tens of milliseconds per signature in
     pure Python. Every field here is created and signed in one step, so form order is
     signing order; verification reads the signatures themselves.
     """
-    return _fields_of(_open(pdf))
+    return _fields_of(pdf if isinstance(pdf, PdfFileReader) else _open(pdf))
 
 
 def _roles_present(reader: PdfFileReader) -> list[str | None]:
