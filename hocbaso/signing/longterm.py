@@ -55,7 +55,7 @@ from lxml import etree
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.signers.pdf_signer import PdfTimeStamper, TimestampDSSContentSettings
+from pyhanko.sign.signers.pdf_signer import PdfTimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
@@ -512,6 +512,28 @@ def pdf_newest_timestamp(pdf: bytes) -> tuple[dt.datetime, dt.datetime]:
     return token_time(signed_data), expiry
 
 
+async def _tsa_paths(
+    session: ServiceSession, context: ValidationContext, timestamper: Any
+) -> list[Any]:
+    """The validation paths of the TSA's certificates in ``context``, as pyHanko's
+    ``PdfTimeStamper`` computes them for the DSS before a document timestamp.
+
+    Why kept: pyHanko validates the TSA's chain again (revocation answers checked
+    anew) for every document timestamp, though the context, and so the answer, is
+    the same for every record of a class (``collect_chain_data`` renews the context
+    when its data ages). Kept with the context they came from, never across contexts;
+    a validation that fails is not kept (it fails again for the next record).
+    """
+    key = ("tsa-paths", id(context))
+    kept = session.cache.get(key)
+    if kept is not None and kept[0] is context:
+        paths: list[Any] = kept[1]
+        return paths
+    paths = [path async for path in timestamper.validation_paths(context)]
+    session.cache[key] = (context, paths)
+    return paths
+
+
 async def extend_pdf_longterm(pdf: bytes, session: ServiceSession) -> bytes:
     """The sealed PDF plus one revision: DSS for every signature and a document timestamp.
 
@@ -542,13 +564,19 @@ async def extend_pdf_longterm(pdf: bytes, session: ServiceSession) -> bytes:
     )
     stamper = PdfTimeStamper(timestamper, field_name=f"{DOC_TIMESTAMP_FIELD}{count + 1}")
     try:
+        # What pyHanko does first with a validation context and ``update_before_ts``
+        # (the TSA's validation paths into the DSS, no VRI), with the paths kept for
+        # the context's life; the timestamp itself then needs no context.
+        paths = await _tsa_paths(session, context, timestamper)
+        DocumentSecurityStore.supply_dss_in_writer(
+            writer, None, paths=paths, validation_context=context, embed_roots=True
+        )
         output = await stamper.async_timestamp_pdf(
             writer,
             "sha256",
-            validation_context=context,
+            validation_context=None,
             bytes_reserved=_DOC_TIMESTAMP_BYTES,
             output=BytesIO(),
-            dss_settings=TimestampDSSContentSettings(update_before_ts=True, include_vri=False),
         )
     except (TimestampRequestError, OSError) as exc:
         raise _tsa_error(exc) from exc

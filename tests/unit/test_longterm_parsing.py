@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from asn1crypto import cms, core, x509
 
 from hocbaso.signing.longterm import _attributes, _same_name
@@ -40,3 +42,31 @@ def test_absent_unsigned_attributes_read_as_none() -> None:
         ]
     )
     assert [a["type"].native for a in _attributes(attrs)] == ["signing_time"]
+
+
+def test_tsa_paths_are_kept_for_their_context_only() -> None:
+    import asyncio
+    from types import SimpleNamespace
+
+    from hocbaso.signing.longterm import _tsa_paths
+
+    calls: list[object] = []
+
+    class Stamper:
+        async def validation_paths(self, context: object) -> Any:
+            calls.append(context)
+            yield f"path in {context}"
+
+    session = SimpleNamespace(cache={})
+    first, second = "context 1", "context 2"
+
+    async def run() -> list[list[Any]]:
+        stamper = Stamper()
+        return [
+            await _tsa_paths(session, c, stamper)  # type: ignore[arg-type]
+            for c in (first, first, second, first)
+        ]
+
+    got = asyncio.run(run())
+    assert got == [["path in context 1"]] * 2 + [["path in context 2"], ["path in context 1"]]
+    assert calls == [first, second]
