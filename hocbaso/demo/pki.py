@@ -24,6 +24,7 @@ import datetime as dt
 import json
 import re
 import secrets
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,14 +185,26 @@ def _with_parsed_certificates(arch: PKIArchitecture) -> PKIArchitecture:
     from values, and asn1crypto encodes such an object again, level by level, every
     time a response embeds it: a timestamp token cost 9.7 ms, 3.3 ms with the parsed
     copy (whose encoding is its bytes, kept). The certificates are the same bytes.
+
+    The services answer requests on several threads at once, and asn1crypto parses an
+    object lazily, on first access, which is not thread-safe (two threads parsing the
+    same extensions failed a timestamp request): each certificate is built and fully
+    parsed under a lock before any thread is handed it, and only read afterwards.
     """
     built = arch.get_cert
     parsed: dict[CertLabel, asn1_x509.Certificate] = {}
+    lock = threading.RLock()  # building one certificate asks for its issuer
 
     def get_cert(label: CertLabel) -> asn1_x509.Certificate:
         cert = parsed.get(label)
         if cert is None:
-            cert = parsed[label] = asn1_x509.Certificate.load(built(label).dump())
+            with lock:
+                cert = parsed.get(label)
+                if cert is None:
+                    cert = asn1_x509.Certificate.load(built(label).dump())
+                    cert.native  # noqa: B018 - every field parsed now, under the lock
+                    cert.key_identifier_value  # noqa: B018 - and the extensions read
+                    parsed[label] = cert
         return cert
 
     setattr(arch, "get_cert", get_cert)  # noqa: B010 - this instance only

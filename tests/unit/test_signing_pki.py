@@ -144,3 +144,30 @@ def test_pkcs12_wrong_password_or_file_is_a_signing_error(demo_pki: DemoPki) -> 
         signer_from_pkcs12(demo_pki.directory / "khong-co.p12", "x")
     with pytest.raises(SigningError, match="không có chứng thư"):
         demo_pki.credential("khong-co-ai")
+
+
+def test_certificates_are_handed_to_concurrent_requests_parsed_once(demo_pki: DemoPki) -> None:
+    """The services' threads ask for certificates at once (two records in flight per
+    worker): each gets the one copy, parsed before it was shared."""
+    import threading
+
+    from hocbaso.demo.pki import load_architecture
+
+    arch = load_architecture(demo_pki.directory)
+    from certomancer.registry import ServiceLabel
+
+    label = arch.service_registry.get_tsa_info(ServiceLabel("tsa")).signing_cert
+    barrier = threading.Barrier(8)
+    got: list[object] = []
+
+    def ask() -> None:
+        barrier.wait()
+        got.append(arch.get_cert(label))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == 8 and all(c is got[0] for c in got)
+    assert getattr(got[0], "_processed_extensions", False)  # read before it was shared
