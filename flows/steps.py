@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from pathlib import Path
 from typing import Literal
 
 from prefect import context as flow_run_context
@@ -56,7 +57,7 @@ def khoi_tao_du_lieu(workspace: str, source: str, csdl_nganh: str | None = None)
     """Initialize: read the school's file, check it through every gate (and against the
     sector database's export when given), load the store."""
     with workspace_lock(workspace, "luồng khoi-tao-du-lieu"):
-        with checking_apart():  # the file's reading and gates in a process of their own
+        with checking_apart(Path(source)):  # a large file read and gated apart
             raw = read_source_task(source)
             data = gate_task(workspace, raw, csdl_nganh)
         results = compute_results_task(data)

@@ -124,10 +124,27 @@ def _warm_apart() -> None:
     ge_worker.warm()
 
 
+APART_FROM_BYTES = 2_000_000
+"""From this size on (about 3,500 pupils in the workbook layout), ``checking_apart``
+reads and gates the file in a process of its own."""
+
+
+def _source_bytes(source: Path) -> int:
+    """The size of a source: the file, or every file of a folder of CSV tables (0 when
+    missing: reading it then says what is wrong)."""
+    try:
+        if source.is_dir():
+            return sum(p.stat().st_size for p in source.iterdir() if p.is_file())
+        return source.stat().st_size
+    except OSError:
+        return 0
+
+
 @contextmanager
-def checking_apart() -> Iterator[None]:
+def checking_apart(source: Path | None = None) -> Iterator[None]:
     """Inside the block, ``read`` and ``gate`` run in one spawned process of their own,
-    which ends with the block (the expectations worker, its child, with it).
+    which ends with the block (the expectations worker, its child, with it); given the
+    ``source``, only when it is large (``APART_FROM_BYTES``).
 
     Why: reading a workbook (calamine) and the row gates (pandera, on pandas) use about
     250 MB at 10,000 pupils, and a process keeps most of the memory it once used. In
@@ -136,12 +153,16 @@ def checking_apart() -> Iterator[None]:
     tables and the accepted data come back (polars frames, pickled as Arrow), and the
     store is still loaded by the parent alone.
 
-    With one core (or ``HBS_WORKERS=1``) and in a nested block nothing changes; if the
-    process dies, the work is done here instead, so a file is never left unread.
+    The price is the process's start (about 2 s of imports), and a school's usual file
+    (1,000 pupils: 0.6 MB, 80 MB through the gates) does not need it, so a source below
+    ``APART_FROM_BYTES`` is read here. With one core (or ``HBS_WORKERS=1``) and in a
+    nested block nothing changes; if the process dies, the work is done here instead,
+    so a file is never left unread.
     """
     global _apart
+    large = source is None or _source_bytes(Path(source)) >= APART_FROM_BYTES
     with _APART_LOCK:
-        start = _apart is None and worker_count(2) >= 2
+        start = large and _apart is None and worker_count(2) >= 2
         if start:
             _apart = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
             _apart.submit(_warm_apart)

@@ -178,3 +178,15 @@ def test_one_worker_means_no_apart_process(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("HBS_WORKERS", "1")
     with initialize.checking_apart():
         assert initialize._run_apart(_pid_and, 3) == (os.getpid(), 3)
+
+
+def test_only_a_large_source_is_read_apart(
+    school: Tables, ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HBS_WORKERS", raising=False)
+    source = write_xlsx(school, ws.root / "nguon.xlsx")
+    with initialize.checking_apart(source):  # a small school's file: read here
+        assert initialize._run_apart(_pid_and, 6) == (os.getpid(), 6)
+    monkeypatch.setattr(initialize, "APART_FROM_BYTES", source.stat().st_size)
+    with initialize.checking_apart(source):
+        assert initialize._run_apart(_pid_and, 7)[0] != os.getpid()
