@@ -118,12 +118,6 @@ _APART_LOCK = threading.Lock()
 _apart: ProcessPoolExecutor | None = None
 
 
-def _warm_apart() -> None:
-    """The apart process's first job: start the expectations worker (its own child), so
-    Great Expectations imports on the other core while the file is read."""
-    ge_worker.warm()
-
-
 APART_FROM_BYTES = 2_000_000
 """From this size on (about 3,500 pupils in the workbook layout), ``checking_apart``
 reads and gates the file in a process of its own."""
@@ -165,7 +159,9 @@ def checking_apart(source: Path | None = None) -> Iterator[None]:
         start = large and _apart is None and worker_count(2) >= 2
         if start:
             _apart = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-            _apart.submit(_warm_apart)
+            # Its first job: its own expectations worker (a child of it), so Great
+            # Expectations imports on the other core while the file is read.
+            _apart.submit(ge_worker.warm)
     try:
         yield
     finally:
@@ -187,7 +183,7 @@ def _end_apart(pool: ProcessPoolExecutor) -> None:
 
 def warm_gates() -> None:
     """Start the expectations worker now, here; with ``checking_apart`` open the apart
-    process has started its own (see ``_warm_apart``)."""
+    process has started its own (see ``checking_apart``)."""
     with _APART_LOCK:
         apart = _apart is not None
     if not apart:

@@ -521,16 +521,16 @@ async def _tsa_paths(
     Why kept: pyHanko validates the TSA's chain again (revocation answers checked
     anew) for every document timestamp, though the context, and so the answer, is
     the same for every record of a class (``collect_chain_data`` renews the context
-    when its data ages). Kept with the context they came from, never across contexts;
-    a validation that fails is not kept (it fails again for the next record).
+    when its data ages). One slot: the paths of the last context asked for, reused only
+    for that same context (records come a class at a time, so a class computes them
+    once); a validation that fails is not kept (it fails again for the next record).
     """
-    key = ("tsa-paths", id(context))
-    kept = session.cache.get(key)
+    kept = session.cache.get("tsa-paths")
     if kept is not None and kept[0] is context:
         paths: list[Any] = kept[1]
         return paths
     paths = [path async for path in timestamper.validation_paths(context)]
-    session.cache[key] = (context, paths)
+    session.cache["tsa-paths"] = (context, paths)
     return paths
 
 
