@@ -2,8 +2,9 @@
 
 Runs the plan on a generated sample school (``hocbaso.demo.sample``, the generator
 of the bundled 1,000-student school) in a fresh workspace, step after step as
-`hbs demo` does (the same flows, in one process, on one Prefect server the
-benchmark starts on a free port), and prints per step: wall time, CPU time (this
+`hbs demo` does (the same flows, in one process, sharing one pool of worker
+processes as the plan flow does, on one Prefect server the benchmark starts on a
+free port), and prints per step: wall time, CPU time (this
 process and every child it started: render/verifier workers, the demo PKI's
 services; the Prefect server is shown on its own line), wall and CPU per record,
 the floor of that step measured in the same run and the ratio of the two, and
@@ -199,9 +200,11 @@ def step_calls(ws: str, source: str) -> dict[str, Callable[[], Any]]:
 def run_plan(n_students: int, chosen: list[str], server_pid: int | None) -> RunResult:
     from hocbaso.config import Workspace
     from hocbaso.demo import bundled
+    from hocbaso.parallel import kept_workers
     from hocbaso.store import Store
 
-    with tempfile.TemporaryDirectory(prefix="hbs-bench-plan-") as tmp:
+    # As in the plan flow (``flows/plan.py``), the steps share one pool of workers.
+    with tempfile.TemporaryDirectory(prefix="hbs-bench-plan-") as tmp, kept_workers():
         ws_root = Path(tmp) / "ws"
         source = write_sample(n_students, Path(tmp))
         bundled.write_school_toml(ws_root)

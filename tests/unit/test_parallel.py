@@ -108,6 +108,21 @@ def test_worker_count_follows_cores_classes_and_the_setting(
     assert 1 <= worker_count(10) <= (os.cpu_count() or 1)
 
 
+def test_the_stand_in_verifies_on_as_many_processes_as_the_steps_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A district giving each school one process (``HBS_WORKERS=1``) must not get a
+    stand-in registry that verifies that school's records on every core."""
+    from hocbaso.demo.registry.pool import default_workers
+
+    monkeypatch.setenv("HBS_WORKERS", "1")
+    assert default_workers() == 1
+    monkeypatch.setenv("HBS_WORKERS", "64")
+    assert default_workers() == (os.cpu_count() or 1)
+    monkeypatch.delenv("HBS_WORKERS")
+    assert default_workers() == worker_count(os.cpu_count() or 1) >= 1
+
+
 def _die() -> None:
     os._exit(3)  # a worker killed mid-job (out of memory, say)
 

@@ -23,6 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from hocbaso.demo.registry.checks import Verifier
+from hocbaso.parallel import worker_count
 from hocbaso.registry.results import Refusal
 
 _worker_verifier: Verifier | None = None
@@ -55,8 +56,13 @@ def _check_in_worker(name: str, data: bytes) -> object:
 
 
 def default_workers() -> int:
-    """One worker per core, at least one."""
-    return max(1, os.cpu_count() or 1)
+    """One worker per core this process may use, at least one; ``HBS_WORKERS`` as for
+    the steps' workers (``hocbaso.parallel.worker_count``), never more than the cores.
+
+    Why ``HBS_WORKERS``: a district that gives each school's flow run one core (the
+    work pool's workers are its cores) would otherwise get a stand-in that verifies
+    every school's records on all of them."""
+    return worker_count(os.cpu_count() or 1)
 
 
 class VerifierPool:
