@@ -87,6 +87,12 @@ def read_record_files(ws: Workspace, record: StoredRecord) -> tuple[bytes, bytes
     stored under its own hash and must carry that XML, or (after a remote signer,
     whose PDF revision could not carry the XML signed with it) the XML before it.
     """
+    xml, pdf, _ = _checked_record_files(ws, record)
+    return xml, pdf
+
+
+def _checked_record_files(ws: Workspace, record: StoredRecord) -> tuple[bytes, bytes, bytes]:
+    """``read_record_files`` and the XML the PDF carries (read once: a PDF parse)."""
     files = record.files
     xml = read_content(ws, files.xml_path, files.xml_sha256)
     pdf = read_content(ws, files.pdf_path, files.pdf_sha256)
@@ -101,7 +107,7 @@ def read_record_files(ws: Workspace, record: StoredRecord) -> tuple[bytes, bytes
             f"Bản PDF của học bạ {record.ma_hoc_ba} không mang đúng tệp XML hiện hành của học bạ.",
             hint="Không ký tiếp; chạy `hbs verify` và báo cho tổ công tác.",
         )
-    return xml, pdf
+    return xml, pdf, attached
 
 
 async def sign_record(
@@ -139,9 +145,9 @@ async def prepare_record(
 ) -> dict[str, object]:
     """Both documents of ``record`` prepared for ``role``'s remote signature and stored;
     the journal row that keeps them (and the digests the person will sign)."""
-    xml, pdf = read_record_files(ws, record)
+    xml, pdf, attached = _checked_record_files(ws, record)
     px = prepare_record_xml(xml, certs, role)
-    attach = None if extract_record_xml(pdf) == xml else xml  # the PDF lags: carry the XML
+    attach = None if attached == xml else xml  # the PDF lags: carry the XML
     pp = await async_prepare_record_pdf(pdf, certs, role, attach=attach)
     xml_path, _ = store_content(ws, px.document, ".xml")
     pdf_path, _ = store_content(ws, pp.document, ".pdf")
