@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils.reader import PdfFileReader
 
 from hocbaso.config import Workspace
 from hocbaso.errors import RecordError
@@ -60,6 +61,7 @@ from hocbaso.signing.pdf_signature import (
     PreparedPdf,
     async_finish_record_pdf,
     async_prepare_record_pdf,
+    open_pdf,
 )
 from hocbaso.signing.signers import Certified, crypto_chain_of
 from hocbaso.signing.xml_signature import PreparedXml, async_finish_record_xml, prepare_record_xml
@@ -87,12 +89,23 @@ def read_record_files(ws: Workspace, record: StoredRecord) -> tuple[bytes, bytes
     stored under its own hash and must carry that XML, or (after a remote signer,
     whose PDF revision could not carry the XML signed with it) the XML before it.
     """
-    xml, pdf, _ = _checked_record_files(ws, record)
-    return xml, pdf
+    checked = _checked_record_files(ws, record)
+    return checked.xml, checked.pdf
 
 
-def _checked_record_files(ws: Workspace, record: StoredRecord) -> tuple[bytes, bytes, bytes]:
-    """``read_record_files`` and the XML the PDF carries (read once: a PDF parse)."""
+@dataclass(frozen=True)
+class _RecordFiles:
+    """A record's checked files, the XML its PDF carries, and the reader open on the PDF
+    (the signer extends the PDF from it: one parse of the PDF per record and step)."""
+
+    xml: bytes
+    pdf: bytes
+    attached: bytes
+    reader: PdfFileReader
+
+
+def _checked_record_files(ws: Workspace, record: StoredRecord) -> _RecordFiles:
+    """``read_record_files``, keeping what the check read of the PDF."""
     files = record.files
     xml = read_content(ws, files.xml_path, files.xml_sha256)
     pdf = read_content(ws, files.pdf_path, files.pdf_sha256)
@@ -101,13 +114,14 @@ def _checked_record_files(ws: Workspace, record: StoredRecord) -> tuple[bytes, b
             f"Dữ liệu của học bạ {record.ma_hoc_ba} khác với dữ liệu đã chốt.",
             hint="Không ký tiếp; chạy `hbs verify` và báo cho tổ công tác.",
         )
-    attached = extract_record_xml(pdf)
+    reader = open_pdf(pdf)
+    attached = extract_record_xml(reader)
     if attached != xml and not is_signed_successor(attached, xml):
         raise RecordError(
             f"Bản PDF của học bạ {record.ma_hoc_ba} không mang đúng tệp XML hiện hành của học bạ.",
             hint="Không ký tiếp; chạy `hbs verify` và báo cho tổ công tác.",
         )
-    return xml, pdf, attached
+    return _RecordFiles(xml, pdf, attached, reader)
 
 
 async def sign_record(
@@ -120,15 +134,15 @@ async def sign_record(
     """``role``'s XML and PDF signatures on one record (for the seal with long-term data),
     its signed files stored; what the journal keeps of it."""
     timestamper = session.timestamper if role == "condau" else None
-    xml, pdf = read_record_files(ws, record)
-    prepared_xml = prepare_record_xml(xml, channel, role)
+    files = _checked_record_files(ws, record)
+    prepared_xml = prepare_record_xml(files.xml, channel, role)
     signed_xml = await async_finish_record_xml(
         prepared_xml, channel.sign_digest(prepared_xml.digest), channel, timestamper=timestamper
     )
     if role == "condau":  # XAdES-LTA before the PDF seal attaches it
         signed_xml = await extend_xml_longterm(signed_xml, session)
     prepared_pdf = await async_prepare_record_pdf(
-        pdf, channel, role, attach=signed_xml, session=session
+        files.pdf, channel, role, attach=signed_xml, session=session, reader=files.reader
     )
     signed_pdf = await async_finish_record_pdf(
         prepared_pdf, channel.sign_digest(prepared_pdf.digest), channel, session=session
@@ -145,10 +159,10 @@ async def prepare_record(
 ) -> dict[str, object]:
     """Both documents of ``record`` prepared for ``role``'s remote signature and stored;
     the journal row that keeps them (and the digests the person will sign)."""
-    xml, pdf, attached = _checked_record_files(ws, record)
-    px = prepare_record_xml(xml, certs, role)
-    attach = None if attached == xml else xml  # the PDF lags: carry the XML
-    pp = await async_prepare_record_pdf(pdf, certs, role, attach=attach)
+    files = _checked_record_files(ws, record)
+    px = prepare_record_xml(files.xml, certs, role)
+    attach = None if files.attached == files.xml else files.xml  # the PDF lags: carry the XML
+    pp = await async_prepare_record_pdf(files.pdf, certs, role, attach=attach, reader=files.reader)
     xml_path, _ = store_content(ws, px.document, ".xml")
     pdf_path, _ = store_content(ws, pp.document, ".pdf")
     return {

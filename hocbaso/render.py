@@ -224,10 +224,15 @@ def _pdf_timestamp(r: RecordData) -> dt.datetime:
 # ------------------------------------------------------------------ PDF helpers
 
 
-def extract_record_xml(pdf: bytes) -> bytes:
-    """The record XML attached to a printable copy, byte for byte."""
+def extract_record_xml(pdf: bytes | PdfFileReader) -> bytes:
+    """The record XML attached to a printable copy, byte for byte.
+
+    ``pdf`` may be a reader already open on the copy's bytes (a signer that goes on to
+    extend the same PDF parses it once)."""
     try:
-        reader = PdfFileReader(BytesIO(pdf), strict=False)
+        reader = (
+            pdf if isinstance(pdf, PdfFileReader) else PdfFileReader(BytesIO(pdf), strict=False)
+        )
         names = reader.root["/Names"]["/EmbeddedFiles"]["/Names"]
         for i in range(0, len(names), 2):
             if str(names[i]) == ATTACHMENT_NAME:

@@ -86,7 +86,8 @@ def _fields_of(reader: PdfFileReader) -> list[str]:
         raise RecordError(_UNREADABLE_PDF[0], hint=_UNREADABLE_PDF[1]) from exc
 
 
-def _open(pdf: bytes) -> PdfFileReader:
+def open_pdf(pdf: bytes) -> PdfFileReader:
+    """A reader on a record PDF's bytes; an unreadable file is a ``RecordError``."""
     try:
         return PdfFileReader(BytesIO(pdf), strict=False)
     except (PdfError, ValueError, KeyError) as exc:
@@ -104,7 +105,7 @@ def signature_fields(pdf: bytes | PdfFileReader) -> list[str]:
     pure Python. Every field here is created and signed in one step, so form order is
     signing order; verification reads the signatures themselves.
     """
-    return _fields_of(pdf if isinstance(pdf, PdfFileReader) else _open(pdf))
+    return _fields_of(pdf if isinstance(pdf, PdfFileReader) else open_pdf(pdf))
 
 
 def _roles_present(reader: PdfFileReader) -> list[str | None]:
@@ -269,16 +270,19 @@ async def async_prepare_record_pdf(
     *,
     attach: bytes | None,
     session: ServiceSession | None = None,
+    reader: PdfFileReader | None = None,
 ) -> PreparedPdf:
     """Add ``role``'s signature field with an empty value; return what to sign.
 
     ``attach``: the record XML this revision attaches in place of the one the PDF
     carries (a signed successor of it), or ``None`` to keep it. The seal needs
     ``session`` with a TSA URL and trust settings (timestamp, revocation data).
+    ``reader``: one already open on ``pdf``'s bytes (the caller read the attached XML
+    from it), so the PDF is parsed once.
     """
     role = check_role(role)
     # One parse of the PDF: the fields are read from the reader the writer extends.
-    reader = _open(pdf)
+    reader = reader if reader is not None else open_pdf(pdf)
     check_order(_roles_present(reader), role, "bản PDF của học bạ")
     field_name = FIELD_NAMES[role]
     meta_options: dict[str, object] = {}
