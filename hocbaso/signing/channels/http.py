@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import ssl
 import time
 from typing import Any
 
@@ -34,18 +32,7 @@ def service_client(
         headers={"Authorization": f"Bearer {secret}", "X-Client-Id": client_id},
         timeout=timeout_s,
         transport=transport,
-        verify=default_tls(),
     )
-
-
-@functools.cache
-def default_tls() -> ssl.SSLContext:
-    """httpx's default TLS settings (system or ``SSL_CERT_FILE`` roots), built once.
-
-    Why: building them reads the whole CA bundle (~30 ms), and a school has one
-    channel, so one client, per teacher; an ``SSLContext`` is safe to share.
-    """
-    return httpx.create_ssl_context()
 
 
 def call(
