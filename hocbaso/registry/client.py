@@ -1,6 +1,7 @@
 """The httpx client of CSDL Học bạ số: token, retries, idempotent submission, batches.
 
-One ``httpx.Client`` per ``RegistryClient`` (creating one costs ~28 ms), shared
+One ``httpx.Client`` per ``RegistryClient`` (its TLS roots are the process's one
+context, ``hocbaso.tls``: loading them cost ~26 ms a client), shared
 by the worker threads of ``submit_many`` (at most ``max_in_flight`` requests in
 flight, the connection pool has the same size).
 
@@ -35,6 +36,7 @@ from hocbaso.errors import RegistryError, RegistryRejected, RegistryUnavailable
 from hocbaso.registry.codes import normalize_ma_tra_cuu
 from hocbaso.registry.results import Lookup, Outcome, Receipt, RecordStatus, SubmitItem
 from hocbaso.registry.wire import Wire, WireV1
+from hocbaso.tls import client_context
 
 T = TypeVar("T")
 
@@ -129,6 +131,7 @@ class RegistryClient:
             ),
             headers={"User-Agent": "hocbaso"},
             transport=transport,  # httpx.MockTransport in unit tests; the network otherwise
+            verify=client_context(),  # the process's TLS roots, not a copy per client
         )
         self._token_lock = threading.Lock()
         self._local = threading.local()  # the running operation's deadline, per thread

@@ -101,6 +101,37 @@ def test_reimport_never_changes_a_locked_record_and_reports_it(tmp_path: Path) -
     assert len(current_records(store)) == 40
 
 
+def test_reimport_counts_exactly_the_pupils_whose_rows_changed(tmp_path: Path) -> None:
+    """The per-pupil digests: the same rows in another order are no change; one changed
+    comment of one subject is one pupil changed, whichever table it is in."""
+    store = Store(tmp_path / "hbs.duckdb")
+    data = _school()
+    _load(store, data)
+
+    def reimport(again: SchoolData, n: int) -> int:
+        summary = apply_import(
+            store,
+            again,
+            tt27.compute_results(again),
+            nam_hoc=NAM_HOC,
+            nguon="t.xlsx",
+            sha256_nguon=f"{n}" * 64,
+        )
+        return summary.doi_du_lieu
+
+    shuffled = SchoolData(
+        **{t: f.sample(fraction=1.0, shuffle=True, seed=1) for t, f in data.tables().items()}
+    )
+    assert reimport(shuffled, 1) == 0
+    one = data.ket_qua_mon["ma_hoc_sinh"][5]
+    first_row = pl.int_range(pl.len()) == pl.col("ma_hoc_sinh").eq(one).arg_true().first()
+    edited = data.ket_qua_mon.with_columns(
+        pl.when(first_row).then(pl.lit("Nhận xét đã sửa")).otherwise("nhan_xet").alias("nhan_xet")
+    )
+    assert reimport(SchoolData(**{**data.tables(), "ket_qua_mon": edited}), 2) == 1
+    assert reimport(data, 3) == 1  # and back
+
+
 def test_reimport_without_a_student_removes_only_their_draft(tmp_path: Path) -> None:
     store = Store(tmp_path / "hbs.duckdb")
     data = _school()

@@ -9,6 +9,7 @@ import httpx
 
 from hocbaso.errors import SigningError
 from hocbaso.signing.channels import RequestStatus
+from hocbaso.tls import client_context
 
 RETRIES = 3
 BACKOFF_S = 0.2
@@ -26,12 +27,16 @@ def service_client(
     timeout_s: float,
     transport: httpx.BaseTransport | None,
 ) -> httpx.Client:
-    """An HTTP client of the service, authenticated as the school's application."""
+    """An HTTP client of the service, authenticated as the school's application.
+
+    One per person's account, kept open for the run: the TLS roots are the process's
+    one context (``hocbaso.tls``), not a copy per client."""
     return httpx.Client(
         base_url=base_url.rstrip("/"),
         headers={"Authorization": f"Bearer {secret}", "X-Client-Id": client_id},
         timeout=timeout_s,
         transport=transport,
+        verify=client_context(),
     )
 
 
