@@ -2,9 +2,9 @@
 
 Runs the plan on a generated sample school (``hocbaso.demo.sample``, the generator
 of the bundled 1,000-student school) in a fresh workspace, step after step as
-`hbs demo` does (the same flows, in one process, sharing one pool of worker
-processes as the plan flow does, on one Prefect server the benchmark starts on a
-free port), and prints per step: wall time, CPU time (this
+`hbs demo` does (the same flows, in one process, the lock and signing steps
+sharing one pool of worker processes as in the plan flow, on one Prefect server the
+benchmark starts on a free port), and prints per step: wall time, CPU time (this
 process and every child it started: render/verifier workers, the demo PKI's
 services; the Prefect server is shown on its own line), wall and CPU per record,
 the floor of that step measured in the same run and the ratio of the two, and
@@ -40,7 +40,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -203,8 +203,7 @@ def run_plan(n_students: int, chosen: list[str], server_pid: int | None) -> RunR
     from hocbaso.parallel import kept_workers
     from hocbaso.store import Store
 
-    # As in the plan flow (``flows/plan.py``), the steps share one pool of workers.
-    with tempfile.TemporaryDirectory(prefix="hbs-bench-plan-") as tmp, kept_workers():
+    with tempfile.TemporaryDirectory(prefix="hbs-bench-plan-") as tmp, ExitStack() as kept:
         ws_root = Path(tmp) / "ws"
         source = write_sample(n_students, Path(tmp))
         bundled.write_school_toml(ws_root)
@@ -219,6 +218,12 @@ def run_plan(n_students: int, chosen: list[str], server_pid: int | None) -> RunR
         result = RunResult(n_students, 0)
         try:
             for name in chosen:
+                # As in the plan flow (``flows/plan.py``): the lock and the signing steps
+                # share one pool of workers, stopped before the submission.
+                if name == "lock":
+                    kept.enter_context(kept_workers())
+                elif name == "submit":
+                    kept.close()
                 tree.sample()
                 tree.step_parent = tree.step_child = 0
                 c0, w0 = tree.cpu(), time.perf_counter()

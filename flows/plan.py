@@ -33,14 +33,16 @@ def _timed(timings: dict[str, float], name: str, step: Callable[..., Any], *args
 def phat_hanh(workspace: str) -> dict[str, float]:
     """Issue what is ready: lock, sign, stamp and submit; then report. Safe to rerun.
 
-    The steps share one pool of worker processes (started by the lock, warm for the
-    signatures)."""
-    with workspace_lock(workspace, "luồng phat-hanh-hoc-ba"), kept_workers():
+    The lock and the signing steps share one pool of worker processes (started by the
+    lock, warm for the signatures); it stops before the submission, which verifies in
+    processes of its own (the stand-in's), so idle workers do not hold their memory."""
+    with workspace_lock(workspace, "luồng phat-hanh-hoc-ba"):
         timings: dict[str, float] = {}
-        _timed(timings, "chốt dữ liệu", chot_du_lieu, workspace)
-        _timed(timings, "GVCN ký", ky_hoc_ba, workspace, "gvcn")
-        _timed(timings, "Hiệu trưởng ký", ky_hoc_ba, workspace, "ht")
-        _timed(timings, "đóng dấu", dong_dau, workspace)
+        with kept_workers():
+            _timed(timings, "chốt dữ liệu", chot_du_lieu, workspace)
+            _timed(timings, "GVCN ký", ky_hoc_ba, workspace, "gvcn")
+            _timed(timings, "Hiệu trưởng ký", ky_hoc_ba, workspace, "ht")
+            _timed(timings, "đóng dấu", dong_dau, workspace)
         try:
             _timed(timings, "nộp CSDL", nop_hoc_ba, workspace)
         finally:  # the report also when the registry did not answer: it shows what is left
