@@ -44,7 +44,7 @@ from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from hocbaso.config import Workspace
-from hocbaso.errors import RecordError
+from hocbaso.errors import HocBaSoError, RecordError
 from hocbaso.files import read_content, store_content
 from hocbaso.parallel import ClassWorkers, Pending, class_workers, worker_count
 from hocbaso.record import data_digest
@@ -313,6 +313,8 @@ def _with_cause(exc: Exception) -> Exception:
     if cause is not None:
         first = exc.args[0] if exc.args else ""
         exc.args = (f"{first} ({type(cause).__name__}: {cause})", *exc.args[1:])
+        if isinstance(exc, HocBaSoError):  # pickled from its message, not its args
+            exc.message = exc.args[0]
     return exc
 
 

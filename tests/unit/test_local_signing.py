@@ -175,6 +175,20 @@ def test_errors_cross_the_process_boundary_with_their_hint() -> None:
     assert gate.reports == ["r"] and gate.hint == "Sửa tệp."
 
 
+def test_a_workers_error_reaches_the_parent_with_its_cause() -> None:
+    """The parent's log must say why a worker could not open a key or token (the cause
+    itself does not cross the process boundary)."""
+    try:
+        try:
+            raise RuntimeError("CKR_TOKEN_NOT_PRESENT")
+        except RuntimeError as cause:
+            raise SigningError("Không mở được thiết bị ký 'x'.", hint="Cắm token.") from cause
+    except SigningError as exc:
+        error = pickle.loads(pickle.dumps(local_signing._with_cause(exc)))
+    assert str(error) == "Không mở được thiết bị ký 'x'. (RuntimeError: CKR_TOKEN_NOT_PRESENT)"
+    assert error.hint == "Cắm token."
+
+
 def test_a_worker_that_cannot_open_the_token_leaves_its_records_to_the_parent(
     res: Resources, handed_out: list[int], caplog: pytest.LogCaptureFixture
 ) -> None:
