@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import multiprocessing
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -38,7 +37,7 @@ from hocbaso.errors import GateError, HocBaSoError, InputDataError
 from hocbaso.ingest import ROW, RawSource, bo_sung, read_source
 from hocbaso.memory import give_back_memory
 from hocbaso.model import SUBJECTS
-from hocbaso.parallel import worker_count
+from hocbaso.parallel import spawn_pool, worker_count
 from hocbaso.store import ImportSummary, Store, apply_import, load_school_data
 from hocbaso.store.waves import set_summer_issue_date
 from validation import expectations_worker as ge_worker
@@ -158,7 +157,7 @@ def checking_apart(source: Path | None = None) -> Iterator[None]:
     with _APART_LOCK:
         start = large and _apart is None and worker_count(2) >= 2
         if start:
-            _apart = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            _apart = spawn_pool(1)
             # Its first job: its own expectations worker (a child of it), so Great
             # Expectations imports on the other core while the file is read.
             _apart.submit(ge_worker.warm)
@@ -176,7 +175,7 @@ def checking_apart(source: Path | None = None) -> Iterator[None]:
 def _end_apart(pool: ProcessPoolExecutor) -> None:
     """Stop the apart process: first its expectations worker (the process's exit would
     wait for that child forever), then the process itself."""
-    with contextlib.suppress(BrokenProcessPool):  # it died: its children end with their pipes
+    with contextlib.suppress(BrokenProcessPool):  # it died: its child ends on its own
         pool.submit(ge_worker.stop).result()
     pool.shutdown(wait=True, cancel_futures=True)
 

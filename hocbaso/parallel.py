@@ -37,6 +37,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -176,8 +177,36 @@ def kept_workers() -> Iterator[None]:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
+def exit_with_parent(parent: int) -> None:
+    """A worker process's initializer: the worker ends once ``parent`` (the process that
+    started it, ``os.getpid()`` there) is gone.
+
+    Why: a ``ProcessPoolExecutor`` worker whose parent is killed (out of memory, a
+    killed command, a test that kills it) waits on its call queue forever, holding
+    its few hundred MB, because it holds that queue's pipe itself and never reads an
+    end of file. A thread watches the parent (checked each second) instead.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="hbs-parent-watch", daemon=True).start()
+
+
+def spawn_pool(workers: int) -> ProcessPoolExecutor:
+    """``workers`` spawned worker processes that end with this process (``exit_with_parent``)."""
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=exit_with_parent,
+        initargs=(os.getpid(),),
+    )
+
+
 def _start(count: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn"))
+    return spawn_pool(count)
 
 
 def _kept_pool(count: int) -> ProcessPoolExecutor | None:

@@ -16,7 +16,6 @@ worker dies, the gate is run here rather than lost.
 from __future__ import annotations
 
 import atexit
-import multiprocessing
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import polars as pl
 
-from hocbaso.parallel import worker_count
+from hocbaso.parallel import spawn_pool, worker_count
 from validation.report import GateReport
 
 _lock = threading.Lock()
@@ -67,7 +66,7 @@ def _worker_pool() -> ProcessPoolExecutor | None:
         return None
     with _lock:
         if _pool is None:
-            _pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            _pool = spawn_pool(1)  # ends with this process, even a killed one
             atexit.register(_shutdown)
         return _pool
 

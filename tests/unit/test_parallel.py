@@ -127,6 +127,47 @@ def _die() -> None:
     os._exit(3)  # a worker killed mid-job (out of memory, say)
 
 
+_KEPT_POOL: list[object] = []
+
+
+def _start_a_worker_of_my_own() -> int:
+    """In a middle process: start a worker (as a step, the apart process or the gate
+    does) and keep it; its pid."""
+    from hocbaso.parallel import spawn_pool
+
+    pool = spawn_pool(1)
+    _KEPT_POOL.append(pool)
+    return int(pool.submit(os.getpid).result())
+
+
+def test_a_worker_ends_when_the_process_that_started_it_is_killed() -> None:
+    """Killed without shutting its pool down, a process must not leave its workers
+    behind (each holds a few hundred MB: the suite once leaked one per run)."""
+    import time
+
+    import psutil
+
+    from hocbaso.parallel import spawn_pool
+
+    middle = spawn_pool(1)
+    try:
+        grandchild = middle.submit(_start_a_worker_of_my_own).result()
+        assert psutil.pid_exists(grandchild)
+        middle.submit(_die)  # the middle process dies with its pool open
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                if psutil.Process(grandchild).status() == psutil.STATUS_ZOMBIE:
+                    break
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError(f"worker {grandchild} outlived the process that started it")
+    finally:
+        middle.shutdown(wait=False, cancel_futures=True)
+
+
 def test_kept_workers_serve_several_steps_and_a_dead_one_is_replaced() -> None:
     with kept_workers():
         with class_workers(4, workers=2) as first:
