@@ -195,13 +195,24 @@ def exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="hbs-parent-watch", daemon=True).start()
 
 
-def spawn_pool(workers: int) -> ProcessPoolExecutor:
-    """``workers`` spawned worker processes that end with this process (``exit_with_parent``)."""
+def _start_worker(
+    parent: int, initializer: Callable[..., object] | None, args: tuple[object, ...]
+) -> None:
+    exit_with_parent(parent)
+    if initializer is not None:
+        initializer(*args)
+
+
+def spawn_pool(
+    workers: int, initializer: Callable[..., object] | None = None, *initargs: object
+) -> ProcessPoolExecutor:
+    """``workers`` spawned worker processes that end with this process (``exit_with_parent``),
+    each first running ``initializer(*initargs)`` when given (a module-level function)."""
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=exit_with_parent,
-        initargs=(os.getpid(),),
+        initializer=_start_worker,
+        initargs=(os.getpid(), initializer, initargs),
     )
 
 

@@ -23,17 +23,15 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from hocbaso.demo.registry.checks import Verifier
-from hocbaso.parallel import exit_with_parent, worker_count
+from hocbaso.parallel import spawn_pool, worker_count
 from hocbaso.registry.results import Refusal
 
 _worker_verifier: Verifier | None = None
 
 
-def _start_worker(factory: Callable[[], Verifier], parent: int) -> None:
-    """Build this worker's verifier; close it (its HTTP session) when the worker exits,
-    which it does once ``parent`` is gone (``exit_with_parent``)."""
+def _start_worker(factory: Callable[[], Verifier]) -> None:
+    """Build this worker's verifier; close it (its HTTP session) when the worker exits."""
     global _worker_verifier
-    exit_with_parent(parent)
     _worker_verifier = factory()
     close = getattr(_worker_verifier, "close", None)
     if callable(close):
@@ -86,12 +84,7 @@ class VerifierPool:
         self._pool: ProcessPoolExecutor | None = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(
-            self._workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
-            initargs=(self._factory, os.getpid()),
-        )
+        pool = spawn_pool(self._workers, _start_worker, self._factory)  # ends with us
         for _ in range(self._workers):
             pool.submit(_ready)
         return pool
