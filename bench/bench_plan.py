@@ -60,6 +60,8 @@ STEP_NAMES = {
     "report": "báo cáo",
 }
 PER_RECORD_STEPS = ("lock", "sign-gvcn", "sign-ht", "stamp", "submit")
+# The steps the demo's services (PKI, remote-signing stand-in) are kept for in a plan.
+SERVICE_STEPS = ("sign-gvcn", "sign-ht", "stamp", "submit")
 
 
 def uptime() -> str:
@@ -202,8 +204,13 @@ def run_plan(n_students: int, chosen: list[str], server_pid: int | None) -> RunR
     from hocbaso.demo import bundled
     from hocbaso.parallel import kept_workers
     from hocbaso.store import Store
+    from tasks.common import services
 
-    with tempfile.TemporaryDirectory(prefix="hbs-bench-plan-") as tmp, ExitStack() as kept:
+    with (
+        tempfile.TemporaryDirectory(prefix="hbs-bench-plan-") as tmp,
+        ExitStack() as running,
+        ExitStack() as kept,
+    ):
         ws_root = Path(tmp) / "ws"
         source = write_sample(n_students, Path(tmp))
         bundled.write_school_toml(ws_root)
@@ -216,14 +223,19 @@ def run_plan(n_students: int, chosen: list[str], server_pid: int | None) -> RunR
         tree = Tree(exclude={server_pid} if server_pid else set())
         tree.start()
         result = RunResult(n_students, 0)
+        running_services = False
         try:
             for name in chosen:
                 # As in the plan flow (``flows/plan.py``): the lock and the signing steps
-                # share one pool of workers, stopped before the submission.
+                # share one pool of workers, stopped before the submission; the demo's
+                # services run from the first signature to the end of the submission.
                 if name == "lock":
                     kept.enter_context(kept_workers())
                 elif name == "submit":
                     kept.close()
+                if name in SERVICE_STEPS and not running_services:
+                    running.enter_context(services(str(ws_root), pki=True))
+                    running_services = True
                 tree.sample()
                 tree.step_parent = tree.step_child = 0
                 c0, w0 = tree.cpu(), time.perf_counter()

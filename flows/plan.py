@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any, Literal
 
 from prefect import flow
@@ -19,7 +20,7 @@ from flows.steps import (
 )
 from hocbaso.parallel import kept_workers
 from hocbaso.workspace_lock import workspace_lock
-from tasks.common import flow_run_name
+from tasks.common import flow_run_name, services
 
 
 def _timed(timings: dict[str, float], name: str, step: Callable[..., Any], *args: Any) -> Any:
@@ -35,18 +36,24 @@ def phat_hanh(workspace: str) -> dict[str, float]:
 
     The lock and the signing steps share one pool of worker processes (started by the
     lock, warm for the signatures); it stops before the submission, which verifies in
-    processes of its own (the stand-in's), so idle workers do not hold their memory."""
+    processes of its own (the stand-in's), so idle workers do not hold their memory.
+    The services the signatures and the submission use on this machine (in demo mode
+    the PKI's TSA/OCSP/CRL and the remote-signing stand-in; nothing with real
+    certificates) run from the first signature to the end of the submission: each step
+    would otherwise start them again, seconds each."""
     with workspace_lock(workspace, "luồng phat-hanh-hoc-ba"):
         timings: dict[str, float] = {}
-        with kept_workers():
-            _timed(timings, "chốt dữ liệu", chot_du_lieu, workspace)
-            _timed(timings, "GVCN ký", ky_hoc_ba, workspace, "gvcn")
-            _timed(timings, "Hiệu trưởng ký", ky_hoc_ba, workspace, "ht")
-            _timed(timings, "đóng dấu", dong_dau, workspace)
-        try:
-            _timed(timings, "nộp CSDL", nop_hoc_ba, workspace)
-        finally:  # the report also when the registry did not answer: it shows what is left
-            _timed(timings, "báo cáo", bao_cao, workspace)
+        with ExitStack() as running:
+            with kept_workers():
+                _timed(timings, "chốt dữ liệu", chot_du_lieu, workspace)
+                running.enter_context(services(workspace, pki=True))
+                _timed(timings, "GVCN ký", ky_hoc_ba, workspace, "gvcn")
+                _timed(timings, "Hiệu trưởng ký", ky_hoc_ba, workspace, "ht")
+                _timed(timings, "đóng dấu", dong_dau, workspace)
+            try:
+                _timed(timings, "nộp CSDL", nop_hoc_ba, workspace)
+            finally:  # the report also when the registry did not answer: it shows what is left
+                _timed(timings, "báo cáo", bao_cao, workspace)
     return timings
 
 

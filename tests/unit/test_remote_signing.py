@@ -373,3 +373,49 @@ def test_sigkill_at_random_moments_never_submits_a_hash_twice(locked: Path, tmp_
     assert killed_pending >= 1  # at least one run died with requests out
     assert _states(res) == {"signed_gvcn"}
     res.close()
+
+
+def test_the_standins_accounts_open_ahead_once_each(
+    locked: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Preloaded accounts are the teachers' own keys, each PKCS#12 file opened once even
+    when a request asks for an account while the preload is opening it."""
+    import threading
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    import hocbaso.demo.remote_signing as remote
+    from hocbaso.demo.credentials import DemoCredentials
+
+    res = open_resources(locked)
+    assert isinstance(res.credentials, DemoCredentials)
+    pki = res.credentials.pki
+    opened: Counter[str] = Counter()
+    real_open = remote._open_account
+
+    def counting_open(pki_: Any, user: str) -> Any:
+        opened[user] += 1
+        return real_open(pki_, user)
+
+    monkeypatch.setattr(remote, "_open_account", counting_open)
+    users = list(pki.identities)
+    account = remote.demo_accounts(pki, preload=True)
+    askers = [threading.Thread(target=account, args=(u,)) for u in reversed(users)]
+    for t in askers:
+        t.start()
+    for t in askers:
+        t.join(timeout=60)
+    deadline = time.monotonic() + 60
+    while len(opened) < len(users) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert opened == Counter(dict.fromkeys(users, 1))
+    assert account("khong-co") is None
+    teacher = users[-1]
+    loaded = account(teacher)
+    assert loaded is not None
+    cert = x509.load_pem_x509_certificate(pki.identities[teacher].certificate.read_bytes())
+    assert loaded[1][0] == cert.public_bytes(serialization.Encoding.DER)
+    # The account's key is the one the teacher's certificate names.
+    assert loaded[0].public_key().public_numbers() == cert.public_key().public_numbers()  # type: ignore[union-attr]
+    res.close()
