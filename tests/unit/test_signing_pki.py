@@ -3,6 +3,7 @@ services answering OCSP/CRL/CA requests on loopback, revocation, and key loading
 
 from __future__ import annotations
 
+import http.client
 from pathlib import Path
 
 import httpx
@@ -113,6 +114,27 @@ def test_revocation_reaches_ocsp_and_crl(
     assert _ocsp_status(demo_pki, "GV01") == ocsp.OCSPCertStatus.GOOD
     crl = x509.load_der_x509_crl(httpx.get(demo_pki.crl_url).content)
     assert crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None
+
+
+def test_one_connection_serves_one_request_after_another(
+    demo_pki: DemoPki,
+    demo_pki_services: object,
+) -> None:
+    """A signing step asks the TSA and OCSP thousands of times: the services keep the
+    client's HTTP/1.1 connection open instead of one connection per answer."""
+    connection = http.client.HTTPConnection(demo_pki.host, demo_pki.port, timeout=30)
+    try:
+        for _ in range(3):
+            connection.request("GET", "/hocbaso-demo/certs/ca/ca.crt")
+            answer = connection.getresponse()
+            body = answer.read()
+            assert answer.status == 200 and body
+            assert (answer.getheader("Connection") or "").lower() != "close"
+            assert not answer.will_close
+        # Still the first socket: http.client reconnects silently only after a close.
+        assert connection.sock is not None
+    finally:
+        connection.close()
 
 
 def test_services_refuse_a_busy_port(demo_pki: DemoPki, demo_pki_services: object) -> None:
