@@ -100,8 +100,10 @@ class RemoteSigningStandin:
 
     @staticmethod
     def _write(path: Path, data: Any) -> None:
+        # Compact: both files are rewritten after every request while a step waits for
+        # its answer; indented output takes twice as long to encode (measured).
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), "utf-8")
         os.replace(tmp, path)
 
     def _save(self) -> None:
