@@ -4,8 +4,8 @@ Why: signing with a timestamp (the seal) and validating with revocation data mus
 talk to real HTTP services, as they would with a real CA. certomancer's Animator (a
 WSGI app) answers every request; waitress serves it on ``127.0.0.1``, with HTTP/1.1
 connections kept open between requests (werkzeug's development server closed each one:
-a TCP connection and a server thread per timestamp, ~14% of the seal's time waiting on
-the TSA was connecting).
+a TCP connection and a server thread per timestamp: in a profile of the seal, half
+of each timestamp request's time in the signing worker was opening its connection).
 
 In a process of their own (``python -m hocbaso.demo.pki_services DIR``), as a real
 CA's services are: served from a thread of the signing process they shared its
