@@ -223,7 +223,8 @@ def run_plan(n_students: int, chosen: list[str], server_pid: int | None) -> RunR
         tree = Tree(exclude={server_pid} if server_pid else set())
         tree.start()
         result = RunResult(n_students, 0)
-        running_services = False
+        # The first step that needs the demo's services starts them, for the rest.
+        first_service_step = next((n for n in chosen if n in SERVICE_STEPS), None)
         try:
             for name in chosen:
                 # As in the plan flow (``flows/plan.py``): the lock and the signing steps
@@ -233,9 +234,8 @@ def run_plan(n_students: int, chosen: list[str], server_pid: int | None) -> RunR
                     kept.enter_context(kept_workers())
                 elif name == "submit":
                     kept.close()
-                if name in SERVICE_STEPS and not running_services:
+                if name == first_service_step:
                     running.enter_context(services(str(ws_root), pki=True))
-                    running_services = True
                 tree.sample()
                 tree.step_parent = tree.step_child = 0
                 c0, w0 = tree.cpu(), time.perf_counter()

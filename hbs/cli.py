@@ -439,8 +439,8 @@ def _dispatch(args: argparse.Namespace, workspace: Path) -> int:
         # The tag tells this workspace's runs apart on a shared server; on the workspace's
         # own server every run is this workspace's, and a tag costs every task run a
         # request for tag concurrency slots (Prefect asks for them whenever a task run
-        # has tags), ~2 s for one in four or five while the server is busy: ~45 s of
-        # the 1,000-pupil demo.
+        # has tags), ~2 s for one in four or five while the server is busy (the stalls
+        # of 2-2.5 s every few classes that `hbs demo` had and `bench_plan.py` did not).
         with tags(api.run_tag) if api.home is None else nullcontext():
             return commands.run_verb(verb, args, workspace, api, _run_flow)
 

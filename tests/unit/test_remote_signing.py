@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -26,10 +27,14 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
+import hocbaso.demo.remote_signing as remote
 from hocbaso.approval import ApprovalNeeded
 from hocbaso.configure import configure
 from hocbaso.demo import bundled
+from hocbaso.demo.credentials import DemoCredentials
 from hocbaso.demo.remote_signing import standin_url
 from hocbaso.demo.sample import generate_school, write_xlsx
 from hocbaso.initialize import initialize
@@ -61,7 +66,6 @@ def locked(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module", autouse=True)
 def pki_running(locked: Path) -> Iterator[None]:
     """The demo PKI's services once for the module: every copy's are the same (reused)."""
-    from hocbaso.demo.credentials import DemoCredentials
     from hocbaso.demo.pki_services import DemoPkiServices
 
     res = open_resources(locked)
@@ -329,7 +333,6 @@ with res.credentials.services():
 def test_sigkill_at_random_moments_never_submits_a_hash_twice(locked: Path, tmp_path: Path) -> None:
     """Kill signing runs while requests are pending and after confirmation; the stand-in
     (run here, outliving the runs) shows every hash submitted and signed once."""
-    from hocbaso.demo.credentials import DemoCredentials
     from hocbaso.demo.remote_signing import serve
 
     root = _copy(locked, tmp_path)
@@ -380,14 +383,6 @@ def test_the_standins_accounts_open_ahead_once_each(
 ) -> None:
     """Preloaded accounts are the teachers' own keys, each PKCS#12 file opened once even
     when a request asks for an account while the preload is opening it."""
-    import threading
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-
-    import hocbaso.demo.remote_signing as remote
-    from hocbaso.demo.credentials import DemoCredentials
-
     res = open_resources(locked)
     assert isinstance(res.credentials, DemoCredentials)
     pki = res.credentials.pki
